@@ -1,0 +1,180 @@
+"""The engine: which communicator is in force, and daal4py's engine functions.
+
+Resolution order for the communicator a distributed ``compute`` uses:
+
+1. inside a simulated rank (``run_spmd`` / ``python -m d4p -n N``): that rank's
+   threads communicator, or what that rank passed to ``daalinit(comm=...)``;
+2. a communicator passed to ``daalinit(comm=...)`` in the main program;
+3. the ``D4P_COMM`` environment variable: ``serial`` or ``mpi``;
+4. an MPI launcher's environment (mpiexec, mpirun, srun) → MPI on COMM_WORLD;
+5. otherwise the serial (one-rank) communicator.
+"""
+import os
+import threading
+
+from .comm.base import Communicator
+from .comm.serial import SerialCommunicator
+
+_MPI_LAUNCHER_VARS = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE",
+                      "MV2_COMM_WORLD_SIZE", "MPI_LOCALNRANKS")
+
+_lock = threading.Lock()
+_process = {"comm": None}  # the main program's communicator, resolved lazily
+_rank_local = threading.local()  # .comm: a simulated rank's own communicator
+
+__has_dist__ = True
+
+
+def _launched_by_mpi():
+    return any(v in os.environ for v in _MPI_LAUNCHER_VARS)
+
+
+def _wrap(comm):
+    if isinstance(comm, Communicator):
+        return comm
+    if type(comm).__module__.startswith("mpi4py"):
+        from .comm.mpi import MPICommunicator
+
+        return MPICommunicator(comm)
+    raise TypeError(f"comm must be a d4p Communicator or an mpi4py communicator, "
+                    f"got {type(comm).__name__}")
+
+
+def _mpi_world():
+    from .comm.mpi import MPICommunicator, install_abort_on_uncaught_exception
+
+    comm = MPICommunicator()
+    install_abort_on_uncaught_exception(comm.mpi_comm)
+    _apply_node_thread_policy(comm)
+    return comm
+
+
+def _auto_comm():
+    choice = os.environ.get("D4P_COMM", "auto").strip().lower()
+    if choice == "serial":
+        return SerialCommunicator()
+    if choice == "mpi":
+        return _mpi_world()
+    if choice not in ("", "auto"):
+        raise ValueError(f"D4P_COMM={choice!r}: expected 'serial', 'mpi' or 'auto' "
+                         "(simulated ranks are started with d4p.run_spmd or python -m d4p -n N)")
+    if _launched_by_mpi():
+        return _mpi_world()
+    return SerialCommunicator()
+
+
+def current_comm():
+    """The communicator a distributed ``compute`` on this rank uses."""
+    comm = getattr(_rank_local, "comm", None)
+    if comm is not None:
+        return comm
+    with _lock:
+        if _process["comm"] is None:
+            _process["comm"] = _auto_comm()
+        return _process["comm"]
+
+
+def daalinit(nthreads=-1, comm=None):
+    """Set up the engine (optional: scripts work without calling it).
+
+    Parameters
+    ----------
+    nthreads : int, default -1
+        Threads each rank's kernels and BLAS may use; ``-1`` keeps the default
+        (the node's cores divided among the ranks on it).
+    comm : d4p.comm.Communicator or mpi4py.MPI.Comm, optional
+        Communicator for distributed computations, e.g. an ``MPI.Comm.Split``
+        sub-communicator.  Inside a simulated rank it applies to that rank only.
+    """
+    if comm is not None:
+        wrapped = _wrap(comm)
+        if getattr(_rank_local, "in_simulated_rank", False):
+            _rank_local.comm = wrapped
+        else:
+            with _lock:
+                _process["comm"] = wrapped
+    if nthreads is not None and nthreads > 0:
+        set_num_threads(nthreads)
+
+
+def daalfini():
+    """Release the engine's communicator.
+
+    Unlike daal4py, this never calls ``MPI_Finalize``: MPI belongs to mpi4py, which
+    finalises it at exit, so a program may keep using mpi4py, and even d4p (the
+    communicator is resolved again on next use), after ``daalfini()``.
+    """
+    if getattr(_rank_local, "in_simulated_rank", False):
+        _rank_local.comm = _rank_local.own_comm
+    else:
+        with _lock:
+            _process["comm"] = None
+
+
+def num_procs():
+    """Number of ranks of the communicator in force (1 in a plain process)."""
+    return current_comm().size
+
+
+def my_procid():
+    """This rank's number in the communicator in force (0 in a plain process)."""
+    return current_comm().rank
+
+
+def num_threads():
+    """Threads this rank's kernels may use."""
+    import numba
+
+    return numba.get_num_threads()
+
+
+def set_num_threads(n):
+    """Limit this rank's Numba and BLAS threads to ``n``."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    n = max(1, min(int(n), numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(n)
+    threadpool_limits(limits=n, user_api="blas")
+
+
+def _apply_node_thread_policy(comm):
+    """Under MPI, give each rank cores ÷ (ranks on this node) threads by default."""
+    if os.environ.get("D4P_NUM_THREADS"):
+        set_num_threads(int(os.environ["D4P_NUM_THREADS"]))
+        return
+    try:
+        local = comm.mpi_comm.Split_type(comm._MPI.COMM_TYPE_SHARED)
+        per_node = local.Get_size()
+        local.Free()
+    except Exception:  # pragma: no cover - exotic MPI without shared split
+        per_node = comm.size
+    if per_node > 1:
+        set_num_threads(max(1, (os.cpu_count() or 1) // per_node))
+
+
+# ---- simulated ranks -----------------------------------------------------------
+
+
+def run_spmd(fn, nranks, *args, **kwargs):
+    """Run ``fn(*args, **kwargs)`` on ``nranks`` simulated ranks (threads).
+
+    Each rank sees its own ``my_procid()`` and ``num_procs() == nranks``; a
+    distributed ``compute`` inside ``fn`` uses the threads communicator.
+
+    Returns
+    -------
+    list
+        The return values in rank order.
+
+    Raises
+    ------
+    RankError
+        If any rank raised.  Every other rank is released from the collective it
+        was waiting in, and the error names the failing rank(s) and their
+        exceptions.  A collective waiting longer than ``get_config()["timeout"]``
+        raises :class:`CollectiveTimeout` rather than hanging.
+    """
+    from ._spmd import run_threads
+
+    return run_threads(fn, nranks, args, kwargs)

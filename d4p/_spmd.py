@@ -1,0 +1,94 @@
+"""Running one function on N simulated ranks (threads), and collecting the outcome."""
+import threading
+
+from . import _engine
+from ._config import get_config
+from ._errors import CollectiveAborted, RankError
+from .comm.base import _describe, build_rank_error
+from .comm.threads import ThreadCommunicator, ThreadGroup, default_threads_per_rank
+
+
+def run_threads(fn, nranks, args=(), kwargs=None, timeout="config", where=None):
+    """Run ``fn`` on ``nranks`` threads; see :func:`d4p.run_spmd`."""
+    kwargs = kwargs or {}
+    nranks = int(nranks)
+    if nranks < 1:
+        raise ValueError(f"nranks must be at least 1, got {nranks}")
+    if timeout == "config":
+        timeout = get_config()["timeout"]
+    group = ThreadGroup(nranks, timeout=timeout)
+    results = [None] * nranks
+    errors = [None] * nranks
+    kernel_threads = default_threads_per_rank(nranks)
+
+    def rank_main(rank):
+        comm = ThreadCommunicator(group, rank)
+        _engine._rank_local.comm = comm
+        _engine._rank_local.own_comm = comm
+        _engine._rank_local.in_simulated_rank = True
+        try:
+            _set_kernel_threads(kernel_threads)
+            results[rank] = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - every failure must be reported
+            errors[rank] = exc
+            if not isinstance(exc, (RankError, CollectiveAborted)):
+                # Nobody else can finish a collective with this rank: release them.
+                group.abort(f"rank {rank} failed with {type(exc).__name__}: {exc}")
+        finally:
+            group.finish(rank)
+
+    threads = [threading.Thread(target=rank_main, args=(r,), name=f"d4p-rank-{r}", daemon=True)
+               for r in range(nranks)]
+    with _blas_limit(kernel_threads):
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    if any(e is not None for e in errors):
+        raise _combined_error(errors, nranks, where or getattr(fn, "__name__", "run_spmd"),
+                              group.broken_reason)
+    return results
+
+
+def _combined_error(errors, nranks, where, broken_reason):
+    """One error naming the rank(s) whose failure started it all."""
+    # A RankError already names every failing rank identically on all ranks.
+    agreed = [e for e in errors if isinstance(e, RankError)]
+    primary = {r: e for r, e in enumerate(errors)
+               if e is not None and not isinstance(e, (RankError, CollectiveAborted))}
+    if agreed and not primary:
+        return agreed[0]
+    if not primary:  # only abandoned collectives: the group knows why
+        return RankError(f"{where} (simulated ranks): {broken_reason}", {}, where)
+    failures = {r: _describe(e) for r, e in primary.items()}
+    err = build_rank_error(failures, f"{where} (simulated ranks)", nranks)
+    err.__cause__ = primary[min(primary)]
+    return err
+
+
+def _set_kernel_threads(n):
+    import numba
+
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+
+
+class _blas_limit:
+    """Limit BLAS threads while simulated ranks run (BLAS pools are process-wide)."""
+
+    def __init__(self, n):
+        self.n = n
+        self._ctx = None
+
+    def __enter__(self):
+        try:
+            from threadpoolctl import threadpool_limits
+
+            self._ctx = threadpool_limits(limits=self.n, user_api="blas")
+        except Exception:  # pragma: no cover - threadpoolctl missing
+            self._ctx = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._ctx is not None:
+            self._ctx.restore_original_limits()
+        return False

@@ -1,0 +1,44 @@
+"""Streaming mode shared by the algorithms that support it.
+
+``compute(chunk)`` validates the chunk and folds its partial statistics into the
+running partial on this rank, without any communication (ranks may stream
+different numbers of chunks).  A bad chunk raises at once and leaves the running
+partial as it was.  ``finalize()`` is collective when ``distributed=True``: the
+ranks agree on the column count, merge their partials and finalize.
+
+An algorithm using the mixin provides ``_name``, ``_local_partial(data, rank) ->
+(partial, p)``, ``_empty(p)``, ``_merge(a, b)`` and ``_finalize(total)``.
+"""
+from ._algorithm import Agreement, communicator, same_columns
+
+
+class StreamingMixin:
+    def _reset_stream(self):
+        self._partial = None
+        self._stream_p = None
+
+    def _stream_chunk(self, data):
+        rank = communicator(self.distributed).rank
+        partial, p = self._local_partial(data, rank)
+        if p is None:
+            return None
+        if self._stream_p is not None and p != self._stream_p:
+            raise ValueError(f"{self._name}: this chunk has {p} columns but earlier chunks "
+                             f"had {self._stream_p}")
+        self._partial = partial if self._partial is None else self._merge(self._partial, partial)
+        self._stream_p = p
+        return None
+
+    def finalize(self):
+        """Merge the chunks given to ``compute`` (on every rank when distributed)
+        and return the result.  Further chunks may follow; the next ``finalize``
+        includes them too."""
+        if not self.streaming:
+            raise ValueError(f"{self._name}: finalize() needs streaming=True")
+        comm = communicator(self.distributed)
+        where = f"{self._name}.finalize"
+        with Agreement(comm, where) as step:
+            step.info = self._stream_p
+        p = same_columns(step.infos, where, comm.size)
+        partial = self._partial if self._stream_p == p else self._empty(p)
+        return self._finalize(comm.tree_reduce(partial, self._merge))

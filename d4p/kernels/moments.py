@@ -1,0 +1,158 @@
+"""Per-column moments of a dense block in one pass over memory.
+
+The rows are cut into chunks small enough to stay in cache.  Each chunk's minimum,
+maximum, sum and sum of squares are taken in a first sweep, and its centred sum of
+squares around the *chunk* mean in a second sweep over the cached chunk.  The
+second sweep also sums the residuals, which corrects the centred sum (the
+"corrected two-pass" algorithm of Chan, Golub & LeVeque).
+
+The mean is kept as two numbers: an ORIGIN on the data's scale (the provisional
+chunk mean) and a small OFFSET from it (the mean residual).  A float64 mean of
+values near 1e7 is only good to about 1e-9 absolute, and the merge term
+``delta**2 * na * nb / n`` would turn that into a large relative error when the
+spread is tiny; differences of origins are exact (Sterbenz), so with the pair the
+merge stays accurate to the last bits of the spread.  Chunks are combined with
+the pairwise update, relative to the first chunk's origin.  That is as stable as a two-pass
+algorithm while reading the data from memory once.
+
+Rows per chunk depend only on the column count, never on the thread count, so the
+serial and the parallel driver give bitwise identical results.
+"""
+import numpy as np
+from numba import njit, prange
+
+# Statistic rows of the per-chunk table.
+MIN, MAX, SUM, SUMSQ, M2, ORIGIN, OFFSET = 0, 1, 2, 3, 4, 5, 6
+N_STATS = 7
+
+
+def chunk_rows(p):
+    """Rows per chunk: about 256 KiB of float64 per chunk, at least 16 rows."""
+    return max(16, 32768 // max(p, 1))
+
+
+@njit(cache=True, nogil=True)
+def _row_major_sweeps(X, lo, hi, mn, mx, s, sq, m2, r):
+    """The two sweeps over a C-ordered chunk, four rows per pass over the columns.
+
+    Each accumulator still receives the rows strictly in order (no reassociation);
+    taking four rows per column sweep only amortises the loop set-up, which
+    dominates when there are few columns.
+    """
+    p = X.shape[1]
+    i = lo
+    while i + 4 <= hi:
+        r0, r1, r2, r3 = X[i], X[i + 1], X[i + 2], X[i + 3]
+        for j in range(p):
+            a, b, c, d = (np.float64(r0[j]), np.float64(r1[j]),
+                          np.float64(r2[j]), np.float64(r3[j]))
+            mn[j] = min(min(min(min(mn[j], a), b), c), d)
+            mx[j] = max(max(max(max(mx[j], a), b), c), d)
+            s[j] = (((s[j] + a) + b) + c) + d
+            sq[j] = (((sq[j] + a * a) + b * b) + c * c) + d * d
+        i += 4
+    for i in range(i, hi):
+        for j in range(p):
+            a = np.float64(X[i, j])
+            mn[j] = min(mn[j], a)
+            mx[j] = max(mx[j], a)
+            s[j] += a
+            sq[j] += a * a
+    mean = s / (hi - lo)
+    i = lo
+    while i + 4 <= hi:
+        r0, r1, r2, r3 = X[i], X[i + 1], X[i + 2], X[i + 3]
+        for j in range(p):
+            a = np.float64(r0[j]) - mean[j]
+            b = np.float64(r1[j]) - mean[j]
+            c = np.float64(r2[j]) - mean[j]
+            d = np.float64(r3[j]) - mean[j]
+            m2[j] = (((m2[j] + a * a) + b * b) + c * c) + d * d
+            r[j] = (((r[j] + a) + b) + c) + d
+        i += 4
+    for i in range(i, hi):
+        for j in range(p):
+            a = np.float64(X[i, j]) - mean[j]
+            m2[j] += a * a
+            r[j] += a
+
+
+@njit(cache=True, nogil=True)
+def _chunk_moments(X, lo, hi, out):
+    """Fill ``out`` (N_STATS, p) with the moments of rows ``lo:hi`` of ``X``."""
+    p = X.shape[1]
+    nrows = hi - lo
+    # Separate accumulators (not rows of ``out``) so LLVM can prove they do not
+    # alias and vectorise the loop over columns.
+    mn = np.full(p, np.inf)
+    mx = np.full(p, -np.inf)
+    s = np.zeros(p)
+    sq = np.zeros(p)
+    m2 = np.zeros(p)
+    r = np.zeros(p)  # residual sums around the provisional mean
+    if X.strides[0] < X.strides[1]:  # column-major: walk each column contiguously
+        for j in range(p):
+            for i in range(lo, hi):
+                x = np.float64(X[i, j])
+                mn[j] = min(mn[j], x)
+                mx[j] = max(mx[j], x)
+                s[j] += x
+                sq[j] += x * x
+            mean = s[j] / nrows
+            for i in range(lo, hi):
+                d = np.float64(X[i, j]) - mean
+                m2[j] += d * d
+                r[j] += d
+    else:
+        _row_major_sweeps(X, lo, hi, mn, mx, s, sq, m2, r)
+    out[MIN] = mn
+    out[MAX] = mx
+    out[SUM] = s
+    out[SUMSQ] = sq
+    out[ORIGIN] = s / nrows
+    out[OFFSET] = r / nrows
+    out[M2] = m2 - r * r / nrows
+
+
+@njit(cache=True, nogil=True)
+def _combine(parts, n, rows):
+    """Fold the per-chunk table into the whole block's (N_STATS, p) table."""
+    p = parts.shape[2]
+    total = parts[0].copy()
+    count = min(rows, n)
+    for c in range(1, parts.shape[0]):
+        nb = min(rows, n - c * rows)
+        part = parts[c]
+        new_count = count + nb
+        for j in range(p):
+            total[MIN, j] = min(total[MIN, j], part[MIN, j])
+            total[MAX, j] = max(total[MAX, j], part[MAX, j])
+            total[SUM, j] += part[SUM, j]
+            total[SUMSQ, j] += part[SUMSQ, j]
+            delta = (part[ORIGIN, j] - total[ORIGIN, j]) + (part[OFFSET, j] - total[OFFSET, j])
+            total[M2, j] += part[M2, j] + delta * delta * count * nb / new_count
+            total[OFFSET, j] += delta * nb / new_count
+        count = new_count
+    return total
+
+
+@njit(cache=True, nogil=True)
+def moments_serial(X, rows):
+    """Moments of the rows of ``X`` on one thread, as an (N_STATS, p) table."""
+    n, p = X.shape
+    nchunks = (n + rows - 1) // rows
+    parts = np.empty((nchunks, N_STATS, p))
+    for c in range(nchunks):
+        _chunk_moments(X, c * rows, min((c + 1) * rows, n), parts[c])
+    return _combine(parts, n, rows)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def moments_parallel(X, rows):
+    """As :func:`moments_serial`, with the chunks spread over Numba's threads."""
+    n, p = X.shape
+    nchunks = (n + rows - 1) // rows
+    parts = np.empty((nchunks, N_STATS, p))
+    for c in prange(nchunks):
+        _chunk_moments(X, c * rows, min((c + 1) * rows, n), parts[c])
+    return _combine(parts, n, rows)

@@ -1,0 +1,163 @@
+"""Mergeable statistics: the partial results ranks exchange.
+
+Each class has an identity element (``empty(p)``: a rank with no rows merges as a
+no-op), a local constructor from a data block, and a pure ``merge`` that combines
+two partials with Chan, Golub & LeVeque's pairwise update, so means and centred
+sums never go through "sum of squares minus square of sums".
+
+Means are carried as ``origin + offset``: ``origin`` is a value on the data's scale
+(a provisional block mean) and ``offset`` the small correction to it.  The merge
+takes differences of origins, which are exact for nearby values, so the mean
+difference in the pairwise update keeps full precision even when the spread of
+the data is many orders of magnitude below its level.  See kernels/moments.py.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _parallel
+from ._inputs import is_sparse
+from .kernels import moments as mk
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Column moments of ``n`` rows: extremes, raw sums, mean and centred sum of squares."""
+
+    n: int
+    minimum: np.ndarray
+    maximum: np.ndarray
+    sum: np.ndarray
+    sum_squares: np.ndarray
+    origin: np.ndarray
+    offset: np.ndarray  # mean = origin + offset
+    m2: np.ndarray  # sum of squared deviations from the mean
+
+    @property
+    def mean(self):
+        return self.origin + self.offset
+
+    @classmethod
+    def empty(cls, p):
+        return cls(0, np.full(p, np.inf), np.full(p, -np.inf), np.zeros(p), np.zeros(p),
+                   np.zeros(p), np.zeros(p), np.zeros(p))
+
+    @classmethod
+    def from_data(cls, X):
+        """Moments of a dense or CSR block (float64 accumulation for any input dtype)."""
+        n, p = X.shape
+        if n == 0:
+            return cls.empty(p)
+        if is_sparse(X):
+            return _merge_blocks(cls.from_data(block) for block in dense_blocks(X))
+        rows = mk.chunk_rows(p)
+        kernel = mk.moments_parallel if _parallel.use_parallel(n, rows) else mk.moments_serial
+        t = kernel(X, rows)
+        return cls(n, t[mk.MIN], t[mk.MAX], t[mk.SUM], t[mk.SUMSQ], t[mk.ORIGIN], t[mk.OFFSET],
+                   t[mk.M2])
+
+    def merge(self, other):
+        if other.n == 0:
+            return self
+        if self.n == 0:
+            return other
+        n = self.n + other.n
+        delta = mean_difference(self, other)
+        return Moments(
+            n,
+            np.minimum(self.minimum, other.minimum),
+            np.maximum(self.maximum, other.maximum),
+            self.sum + other.sum,
+            self.sum_squares + other.sum_squares,
+            self.origin,
+            self.offset + delta * (other.n / n),
+            self.m2 + other.m2 + delta * delta * (self.n * other.n / n),
+        )
+
+
+@dataclass(frozen=True)
+class CoMoments:
+    """Mean and centred cross-product matrix ``C = (X - mean)ᵀ (X - mean)`` of ``n`` rows."""
+
+    n: int
+    sum: np.ndarray
+    origin: np.ndarray
+    offset: np.ndarray  # mean = origin + offset
+    cross: np.ndarray
+
+    @property
+    def mean(self):
+        return self.origin + self.offset
+
+    #: Rows per BLAS call: large enough for an efficient GEMM, small enough that the
+    #: centred copy of the block stays a bounded buffer (about 4 MiB).
+    BLOCK_BYTES = 4 << 20
+
+    @classmethod
+    def empty(cls, p):
+        return cls(0, np.zeros(p), np.zeros(p), np.zeros(p), np.zeros((p, p)))
+
+    @classmethod
+    def from_data(cls, X):
+        """Centred cross-products of a dense or CSR block.
+
+        Each block of rows is centred on its own mean and multiplied with BLAS,
+        then merged into the running total with the pairwise update: one pass over
+        the data, and as stable as centring on the global mean.
+        """
+        n, p = X.shape
+        total = cls.empty(p)
+        rows = max(64, cls.BLOCK_BYTES // (8 * max(p, 1)))
+        buf = np.empty((min(rows, n), p))
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf is reported later
+            for block in (dense_blocks(X, rows) if is_sparse(X) else _row_blocks(X, rows)):
+                total = total.merge(cls._from_block(block, buf[:block.shape[0]]))
+        return total
+
+    @classmethod
+    def _from_block(cls, block, centred):
+        """One block, centred on its own mean into the buffer ``centred``."""
+        nb = block.shape[0]
+        block_sum = np.add.reduce(block, axis=0, dtype=np.float64)
+        origin = block_sum / nb
+        np.subtract(block, origin, out=centred)
+        # Corrected two-pass: the residuals fix the provisional mean's error.
+        residual = np.add.reduce(centred, axis=0)
+        cross = centred.T @ centred - np.outer(residual, residual) / nb
+        return cls(nb, block_sum, origin, residual / nb, cross)
+
+    def merge(self, other):
+        if other.n == 0:
+            return self
+        if self.n == 0:
+            return other
+        n = self.n + other.n
+        delta = mean_difference(self, other)
+        return CoMoments(n, self.sum + other.sum, self.origin, self.offset + delta * (other.n / n),
+                         self.cross + other.cross + np.outer(delta, delta) * (self.n * other.n / n))
+
+
+def mean_difference(a, b):
+    """``b.mean - a.mean`` without rounding either mean first."""
+    return (b.origin - a.origin) + (b.offset - a.offset)
+
+
+def _row_blocks(X, rows):
+    for lo in range(0, X.shape[0], rows):
+        yield X[lo:lo + rows]
+
+
+def dense_blocks(csr, rows=None):
+    """Dense row blocks of a CSR matrix, each at most about 4 MiB."""
+    p = csr.shape[1]
+    rows = rows or max(1, (4 << 20) // (8 * max(p, 1)))
+    for lo in range(0, csr.shape[0], rows):
+        yield csr[lo:lo + rows].toarray()
+
+
+def _merge_blocks(stats):
+    stats = list(stats)
+    total = stats[0]
+    for s in stats[1:]:
+        total = total.merge(s)
+    return total

@@ -1,0 +1,81 @@
+"""Every @spmd test body again, on real MPI ranks: ``mpiexec -n 2`` and ``-n 4``.
+
+One mpiexec launch per rank count runs all bodies (see mpi_runner.py); each body
+then shows up here as its own test.
+"""
+import glob
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from spmd import REGISTRY
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MPI_RANKS = (2, 4)
+LAUNCH_TIMEOUT = 600
+
+for _path in sorted(glob.glob(os.path.join(HERE, "test_*.py"))):
+    importlib.import_module(os.path.splitext(os.path.basename(_path))[0])
+
+
+def mpiexec():
+    """The mpiexec next to this Python (the mpich wheel's) or on PATH."""
+    local = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    return local if os.path.exists(local) else shutil.which("mpiexec")
+
+
+def mpi_available():
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return False
+    return mpiexec() is not None
+
+
+requires_mpi = pytest.mark.skipif(
+    not mpi_available() and not os.environ.get("D4P_REQUIRE_MPI"),
+    reason="mpi4py/mpiexec not installed (pip install d4p[mpi]); CI sets D4P_REQUIRE_MPI=1")
+
+
+def run_mpi(nranks, args, timeout=LAUNCH_TIMEOUT, env=None):
+    """Run ``python args...`` on ``nranks`` MPI ranks; return the CompletedProcess."""
+    full_env = dict(os.environ, D4P_TIMEOUT="60", **(env or {}))
+    full_env.pop("D4P_COMM", None)
+    return subprocess.run([mpiexec(), "-n", str(nranks), sys.executable, *args],
+                          capture_output=True, text=True, timeout=timeout, env=full_env)
+
+
+@pytest.fixture(scope="session")
+def mpi_results(tmp_path_factory):
+    cache = {}
+
+    def get(nranks):
+        if nranks not in cache:
+            out = tmp_path_factory.mktemp("mpi") / f"results{nranks}.json"
+            proc = run_mpi(nranks, [os.path.join(HERE, "mpi_runner.py"), str(out)])
+            if proc.returncode != 0 or not out.exists():
+                cache[nranks] = RuntimeError(
+                    f"mpiexec -n {nranks} failed (exit {proc.returncode}):\n"
+                    f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+            else:
+                cache[nranks] = json.loads(out.read_text())
+        return cache[nranks]
+
+    return get
+
+
+@requires_mpi
+@pytest.mark.timeout(LAUNCH_TIMEOUT + 60)
+@pytest.mark.parametrize("nranks", MPI_RANKS)
+@pytest.mark.parametrize("body", sorted(REGISTRY))
+def test_body_under_mpiexec(mpi_results, nranks, body):
+    results = mpi_results(nranks)
+    if isinstance(results, Exception):
+        raise results
+    assert body in results, f"{body} was not run under mpiexec -n {nranks}"
+    assert results[body] == "ok", results[body]

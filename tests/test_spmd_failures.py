@@ -1,0 +1,61 @@
+"""No hangs: failing, early-returning and slow ranks on simulated ranks."""
+import time
+
+import numpy as np
+import pytest
+
+import d4p
+
+
+@pytest.mark.timeout(60)
+def test_exception_on_one_rank_releases_the_others():
+    def body():
+        if d4p.my_procid() == 2:
+            raise KeyError("only rank 2")
+        return d4p.covariance(distributed=True).compute(np.ones((4, 2)))
+
+    with pytest.raises(KeyError, match="only rank 2") as info:
+        d4p.run_spmd(body, 4)
+    assert "rank 2 of 4" in str(info.value)
+    assert isinstance(info.value.__cause__, KeyError)
+
+
+@pytest.mark.timeout(60)
+def test_rank_returning_early_releases_the_others():
+    def body():
+        if d4p.my_procid() == 0:
+            return None
+        return d4p.low_order_moments(distributed=True).compute(np.ones((4, 2)))
+
+    with pytest.raises(d4p.RankError, match=r"rank\(s\) \[0\] returned without joining"):
+        d4p.run_spmd(body, 3)
+
+
+@pytest.mark.timeout(60)
+def test_collective_timeout_names_the_missing_rank():
+    def body():
+        if d4p.my_procid() == 1:
+            time.sleep(3)
+            return None
+        return d4p.low_order_moments(distributed=True).compute(np.ones((4, 2)))
+
+    old = d4p.get_config()["timeout"]
+    d4p.set_config(timeout=0.5)
+    try:
+        start = time.monotonic()
+        with pytest.raises(d4p.RankError, match="timed out after 0.5 s") as info:
+            d4p.run_spmd(body, 2)
+        assert time.monotonic() - start < 10
+        assert "ranks that never arrived: [1]" in str(info.value)
+    finally:
+        d4p.set_config(timeout=old)
+
+
+@pytest.mark.timeout(60)
+def test_results_in_rank_order_and_args_passed():
+    assert d4p.run_spmd(lambda a, b=0: (d4p.my_procid(), a, b), 3, "x", b=2) == \
+        [(0, "x", 2), (1, "x", 2), (2, "x", 2)]
+
+
+def test_outside_simulated_ranks_one_process():
+    assert d4p.num_procs() == 1 and d4p.my_procid() == 0
