@@ -44,7 +44,7 @@ requires_mpi = pytest.mark.skipif(
 
 def run_mpi(nranks, args, timeout=LAUNCH_TIMEOUT, env=None):
     """Run ``python args...`` on ``nranks`` MPI ranks; return the CompletedProcess."""
-    full_env = dict(os.environ, D4P_TIMEOUT="60", **(env or {}))
+    full_env = {**os.environ, "D4P_TIMEOUT": "60", **(env or {})}
     full_env.pop("D4P_COMM", None)
     return subprocess.run([mpiexec(), "-n", str(nranks), sys.executable, *args],
                           capture_output=True, text=True, timeout=timeout, env=full_env)

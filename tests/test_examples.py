@@ -1,0 +1,74 @@
+"""Every example runs unchanged three ways and prints its OK line."""
+import glob
+import os
+import subprocess
+import sys
+
+import pytest
+
+from test_mpi import requires_mpi, run_mpi
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "examples", "*.py")))
+TIMEOUT = 300
+
+
+def check(proc):
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert "OK" in proc.stdout, proc.stdout[-3000:]
+
+
+def run_python(args):
+    env = dict(os.environ)
+    env.pop("D4P_COMM", None)
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True,
+                          timeout=TIMEOUT, cwd=ROOT, env=env)
+
+
+def test_there_are_examples():
+    names = {os.path.basename(e) for e in EXAMPLES}
+    assert {"low_order_moments_spmd.py", "covariance_spmd.py"} <= names
+
+
+@pytest.mark.timeout(TIMEOUT + 30)
+@pytest.mark.parametrize("example", EXAMPLES, ids=os.path.basename)
+def test_example_plain_python(example):
+    check(run_python([example]))
+
+
+@pytest.mark.timeout(TIMEOUT + 30)
+@pytest.mark.parametrize("example", EXAMPLES, ids=os.path.basename)
+def test_example_simulated_ranks(example):
+    check(run_python(["-m", "d4p", "-n", "4", example]))
+
+
+@requires_mpi
+@pytest.mark.timeout(TIMEOUT + 30)
+@pytest.mark.parametrize("example", EXAMPLES, ids=os.path.basename)
+def test_example_mpiexec(example):
+    check(run_mpi(4, [example], timeout=TIMEOUT))
+
+
+def test_launcher_reports_failing_rank(tmp_path):
+    script = tmp_path / "fails.py"
+    script.write_text(
+        "import d4p, numpy as np\n"
+        "if d4p.my_procid() == 2:\n"
+        "    raise ValueError('rank two is broken')\n"
+        "d4p.covariance(distributed=True).compute(np.ones((3, 2)))\n")
+    proc = run_python(["-m", "d4p", "-n", "3", str(script)])
+    assert proc.returncode == 1
+    assert "rank 2 of 3" in proc.stderr and "rank two is broken" in proc.stderr
+
+
+@requires_mpi
+def test_mpi_uncaught_exception_aborts_instead_of_hanging(tmp_path):
+    script = tmp_path / "fails.py"
+    script.write_text(
+        "import d4p, numpy as np\n"
+        "if d4p.my_procid() == 1:\n"
+        "    raise ValueError('rank one is broken')\n"
+        "d4p.covariance(distributed=True).compute(np.ones((3, 2)))\n")
+    proc = run_mpi(2, [str(script)], timeout=120, env={"D4P_TIMEOUT": "0"})
+    assert proc.returncode != 0
+    assert "rank one is broken" in proc.stderr
