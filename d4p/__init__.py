@@ -3,19 +3,43 @@
 ``import d4p`` in place of ``import daal4py as d4p``: the same classes, parameters
 and result attributes, computed by Numba kernels on each rank and merged through a
 pluggable communicator (serial, simulated ranks on threads, or MPI).
+
+The algorithm classes load on first use (PEP 562), so ``import d4p`` does not
+import Numba, SciPy, pandas or mpi4py.
 """
+import importlib
+
 from ._config import config_context, get_config, set_config
 from ._engine import (__has_dist__, daalfini, daalinit, my_procid, num_procs, num_threads,
                       run_spmd)
 from ._errors import CollectiveAborted, CollectiveTimeout, D4PError, RankError
-from .covariance import covariance, covariance_result
-from .low_order_moments import low_order_moments, low_order_moments_result
 
 __version__ = "0.1.0"
+
+# Public name -> the module (relative to d4p) that defines it.
+_LAZY = {
+    "low_order_moments": "low_order_moments",
+    "low_order_moments_result": "low_order_moments",
+    "covariance": "covariance",
+    "covariance_result": "covariance",
+}
 
 __all__ = [
     "daalinit", "daalfini", "num_procs", "my_procid", "num_threads", "run_spmd",
     "get_config", "set_config", "config_context",
     "D4PError", "RankError", "CollectiveTimeout", "CollectiveAborted",
-    "low_order_moments", "low_order_moments_result", "covariance", "covariance_result",
+    *_LAZY,
 ]
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'd4p' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -16,9 +16,11 @@ import numpy as np
 from ._config import get_config
 
 
-def as_table(data, name="data", rank=0, allow_sparse=True):
+def as_table(data, name="data", rank=None, allow_sparse=True):
     """Return ``data`` as a 2-D float32/float64 numpy array, or a scipy CSR matrix.
 
+    ``rank`` replaces "{}" in a file name; by default it is the caller's rank
+    (``d4p.my_procid()``), also for a batch ``compute`` inside an SPMD run.
     Raises ``ValueError``, ``TypeError`` or ``FileNotFoundError`` with a message
     naming ``name`` and the problem.
     """
@@ -40,12 +42,23 @@ def as_table(data, name="data", rank=0, allow_sparse=True):
     return _to_2d(_numeric(data, name), name)
 
 
-def format_path(path, rank):
-    """``str(path)`` with ``{}`` replaced by ``rank`` (daal4py's per-rank file names)."""
+def format_path(path, rank=None):
+    """``str(path)`` with ``{}`` replaced by ``rank`` (default: the caller's rank).
+
+    This makes daal4py's documented idiom ``compute("file{}.csv", my_procid())``
+    read each rank's own file (daal4py itself ignores the second argument and
+    opens the literal name).
+    """
     text = os.fspath(path)
     if isinstance(text, bytes):
         text = os.fsdecode(text)
-    return text.replace("{}", str(rank)) if "{}" in text else text
+    if "{}" not in text:
+        return text
+    if rank is None:
+        from ._engine import my_procid
+
+        rank = my_procid()
+    return text.replace("{}", str(rank))
 
 
 def _numeric(data, name):

@@ -27,3 +27,40 @@ def _concurrent_safe_layer():
         return numba.threading_layer() in ("omp", "tbb")
     except ValueError:  # no parallel kernel has run yet, so the layer is not chosen
         return numba.config.THREADING_LAYER in ("omp", "tbb")
+
+
+def thread_parts(n_rows, block_rows):
+    """How many Python threads a BLAS-bound local computation may split its rows
+    into: this rank's kernel threads, in the main thread of a process only (BLAS
+    limits are process-wide, so simulated ranks keep their one-thread share)."""
+    import numba
+
+    if threading.current_thread() is not threading.main_thread():
+        return 1
+    return max(1, min(numba.get_num_threads(), n_rows // (4 * block_rows)))
+
+
+def map_threads(fn, nparts):
+    """``[fn(0), ..., fn(nparts - 1)]``, run on ``nparts`` threads with
+    single-threaded BLAS in each."""
+    from threadpoolctl import threadpool_limits
+
+    results = [None] * nparts
+    errors = []
+
+    def run(k):
+        try:
+            results[k] = fn(k)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            errors.append(exc)
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        threads = [threading.Thread(target=run, args=(k,)) for k in range(1, nparts)]
+        for t in threads:
+            t.start()
+        run(0)
+        for t in threads:
+            t.join()
+    if errors:
+        raise errors[0]
+    return results

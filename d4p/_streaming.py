@@ -6,7 +6,7 @@ different numbers of chunks).  A bad chunk raises at once and leaves the running
 partial as it was.  ``finalize()`` is collective when ``distributed=True``: the
 ranks agree on the column count, merge their partials and finalize.
 
-An algorithm using the mixin provides ``_name``, ``_local_partial(data, rank) ->
+An algorithm using the mixin provides ``_name``, ``_local_partial(data) ->
 (partial, p)``, ``_empty(p)``, ``_merge(a, b)`` and ``_finalize(total)``.
 """
 from ._algorithm import Agreement, communicator, same_columns
@@ -18,8 +18,7 @@ class StreamingMixin:
         self._stream_p = None
 
     def _stream_chunk(self, data):
-        rank = communicator(self.distributed).rank
-        partial, p = self._local_partial(data, rank)
+        partial, p = self._local_partial(data)
         if p is None:
             return None
         if self._stream_p is not None and p != self._stream_p:

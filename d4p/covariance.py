@@ -22,9 +22,9 @@ _SUM_METHODS = {m: "it needs precomputed sums that compute() cannot take (daal4p
 OUTPUT_TYPES = ("covarianceMatrix", "correlationMatrix")
 
 
-def _local_comoments(data, rank):
+def _local_comoments(data):
     """This rank's CoMoments and its column count (None when it has no shape)."""
-    X = as_table(data, rank=rank)
+    X = as_table(data)
     c = CoMoments.from_data(X)
     check_finite(X, "data", sums=c.sum)
     return c, columns_of(X)
@@ -92,7 +92,7 @@ class covariance(StreamingMixin):
             return self._stream_chunk(data)
         comm = communicator(self.distributed)
         with Agreement(comm, f"{self._name}.compute") as step:
-            partial, p = _local_comoments(data, comm.rank)
+            partial, p = _local_comoments(data)
             step.info = p
         p = same_columns(step.infos, f"{self._name}.compute", comm.size)
         partial = partial if step.info == p else CoMoments.empty(p)

@@ -24,9 +24,9 @@ _FIELDS_FOR = {
 }
 
 
-def _local_moments(data, rank):
+def _local_moments(data):
     """This rank's Moments and its column count (None when it has no shape)."""
-    X = as_table(data, rank=rank)
+    X = as_table(data)
     m = Moments.from_data(X)
     check_finite(X, "data", sums=m.sum)
     return m, columns_of(X)
@@ -105,7 +105,7 @@ class low_order_moments(StreamingMixin):
             return self._stream_chunk(data)
         comm = communicator(self.distributed)
         with Agreement(comm, f"{self._name}.compute") as step:
-            partial, p = _local_moments(data, comm.rank)
+            partial, p = _local_moments(data)
             step.info = p
         p = same_columns(step.infos, f"{self._name}.compute", comm.size)
         partial = partial if step.info == p else Moments.empty(p)

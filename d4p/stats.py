@@ -18,6 +18,7 @@ import numpy as np
 from . import _parallel
 from ._inputs import is_sparse
 from .kernels import moments as mk
+from .kernels.covariance import centre_rows
 
 
 @dataclass(frozen=True)
@@ -89,9 +90,9 @@ class CoMoments:
     def mean(self):
         return self.origin + self.offset
 
-    #: Rows per BLAS call: large enough for an efficient GEMM, small enough that the
-    #: centred copy of the block stays a bounded buffer (about 4 MiB).
-    BLOCK_BYTES = 4 << 20
+    #: Bytes of float64 per centred block: small enough to stay in cache between
+    #: the centring kernel and the BLAS call that reads it back.
+    BLOCK_BYTES = 1 << 20
 
     @classmethod
     def empty(cls, p):
@@ -101,30 +102,53 @@ class CoMoments:
     def from_data(cls, X):
         """Centred cross-products of a dense or CSR block.
 
-        Each block of rows is centred on its own mean and multiplied with BLAS,
-        then merged into the running total with the pairwise update: one pass over
-        the data, and as stable as centring on the global mean.
+        Each block of rows is centred on its own mean (Numba) and multiplied with
+        BLAS, then merged into the running total with the pairwise update: one pass
+        over memory, and as stable as centring on the global mean.  When this rank
+        may use several threads, contiguous parts of the rows go to Python threads
+        running single-threaded BLAS (the kernels release the GIL): OpenBLAS is
+        slow on tall-skinny products, and two independent streams of small GEMMs
+        use two cores better than one threaded GEMM.
         """
         n, p = X.shape
-        total = cls.empty(p)
+        if n == 0:
+            return cls.empty(p)
         rows = max(64, cls.BLOCK_BYTES // (8 * max(p, 1)))
+        if is_sparse(X):
+            return _merge_blocks(cls._from_rows(block, rows) for block in dense_blocks(X, rows))
+        nparts = _parallel.thread_parts(n, rows)
+        if nparts == 1:
+            return cls._from_rows(X, rows)
+        bounds = np.linspace(0, n, nparts + 1).astype(int)
+        return _merge_blocks(_parallel.map_threads(
+            lambda k: cls._from_rows(X[bounds[k]:bounds[k + 1]], rows), nparts))
+
+    @classmethod
+    def _from_rows(cls, X, rows):
+        n, p = X.shape
+        total = cls.empty(p)
         buf = np.empty((min(rows, n), p))
         with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf is reported later
-            for block in (dense_blocks(X, rows) if is_sparse(X) else _row_blocks(X, rows)):
-                total = total.merge(cls._from_block(block, buf[:block.shape[0]]))
+            for lo in range(0, n, rows):
+                hi = min(lo + rows, n)
+                centred = buf[:hi - lo]
+                block_sum, residual = centre_rows(X, lo, hi, centred)
+                total = total.merge(cls._centred_block(hi - lo, block_sum, residual, centred))
         return total
 
     @classmethod
     def _from_block(cls, block, centred):
         """One block, centred on its own mean into the buffer ``centred``."""
         nb = block.shape[0]
-        block_sum = np.add.reduce(block, axis=0, dtype=np.float64)
-        origin = block_sum / nb
-        np.subtract(block, origin, out=centred)
-        # Corrected two-pass: the residuals fix the provisional mean's error.
-        residual = np.add.reduce(centred, axis=0)
+        with np.errstate(invalid="ignore", over="ignore"):
+            block_sum, residual = centre_rows(block, 0, nb, centred)
+            return cls._centred_block(nb, block_sum, residual, centred)
+
+    @classmethod
+    def _centred_block(cls, nb, block_sum, residual, centred):
+        # Corrected two-pass: the residuals fix the provisional mean's rounding.
         cross = centred.T @ centred - np.outer(residual, residual) / nb
-        return cls(nb, block_sum, origin, residual / nb, cross)
+        return cls(nb, block_sum, block_sum / nb, residual / nb, cross)
 
     def merge(self, other):
         if other.n == 0:
@@ -140,11 +164,6 @@ class CoMoments:
 def mean_difference(a, b):
     """``b.mean - a.mean`` without rounding either mean first."""
     return (b.origin - a.origin) + (b.offset - a.offset)
-
-
-def _row_blocks(X, rows):
-    for lo in range(0, X.shape[0], rows):
-        yield X[lo:lo + rows]
 
 
 def dense_blocks(csr, rows=None):

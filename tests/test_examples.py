@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from test_mpi import requires_mpi, run_mpi
+from mpi_tools import requires_mpi, run_mpi
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "examples", "*.py")))

@@ -7,12 +7,10 @@ import glob
 import importlib
 import json
 import os
-import shutil
-import subprocess
-import sys
 
 import pytest
 
+from mpi_tools import requires_mpi, run_mpi
 from spmd import REGISTRY
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -21,33 +19,6 @@ LAUNCH_TIMEOUT = 600
 
 for _path in sorted(glob.glob(os.path.join(HERE, "test_*.py"))):
     importlib.import_module(os.path.splitext(os.path.basename(_path))[0])
-
-
-def mpiexec():
-    """The mpiexec next to this Python (the mpich wheel's) or on PATH."""
-    local = os.path.join(os.path.dirname(sys.executable), "mpiexec")
-    return local if os.path.exists(local) else shutil.which("mpiexec")
-
-
-def mpi_available():
-    try:
-        import mpi4py  # noqa: F401
-    except ImportError:
-        return False
-    return mpiexec() is not None
-
-
-requires_mpi = pytest.mark.skipif(
-    not mpi_available() and not os.environ.get("D4P_REQUIRE_MPI"),
-    reason="mpi4py/mpiexec not installed (pip install d4p[mpi]); CI sets D4P_REQUIRE_MPI=1")
-
-
-def run_mpi(nranks, args, timeout=LAUNCH_TIMEOUT, env=None):
-    """Run ``python args...`` on ``nranks`` MPI ranks; return the CompletedProcess."""
-    full_env = {**os.environ, "D4P_TIMEOUT": "60", **(env or {})}
-    full_env.pop("D4P_COMM", None)
-    return subprocess.run([mpiexec(), "-n", str(nranks), sys.executable, *args],
-                          capture_output=True, text=True, timeout=timeout, env=full_env)
 
 
 @pytest.fixture(scope="session")

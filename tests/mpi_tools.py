@@ -1,0 +1,34 @@
+"""Running scripts under mpiexec from the tests (the mpich wheel's launcher)."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+
+def mpiexec():
+    """The mpiexec next to this Python (the mpich wheel's) or on PATH."""
+    local = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    return local if os.path.exists(local) else shutil.which("mpiexec")
+
+
+def mpi_available():
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return False
+    return mpiexec() is not None
+
+
+requires_mpi = pytest.mark.skipif(
+    not mpi_available() and not os.environ.get("D4P_REQUIRE_MPI"),
+    reason="mpi4py/mpiexec not installed (pip install d4p[mpi]); CI sets D4P_REQUIRE_MPI=1")
+
+
+def run_mpi(nranks, args, timeout=600, env=None):
+    """Run ``python args...`` on ``nranks`` MPI ranks; return the CompletedProcess."""
+    inherited = {k: v for k, v in os.environ.items() if k != "D4P_COMM"}
+    full_env = {**inherited, "D4P_TIMEOUT": "60", **(env or {})}
+    return subprocess.run([mpiexec(), "-n", str(nranks), sys.executable, *args],
+                          capture_output=True, text=True, timeout=timeout, env=full_env)
