@@ -28,10 +28,15 @@ def _settings():
 
 
 def get_config():
-    """Return the current d4p settings as a dict.
+    """Return the current d4p settings.
 
-    Keys
-    ----
+    Returns
+    -------
+    dict
+        With the keys below.
+
+    Other Parameters
+    ----------------
     assume_finite : bool
         If True, inputs are not checked for NaN and infinity (they then propagate
         into the results, as in daal4py).  Default False: a non-finite value is an
