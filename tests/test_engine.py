@@ -1,5 +1,4 @@
 """Engine functions and communicator selection, in one process and under mpiexec."""
-import re
 import subprocess
 import sys
 import textwrap
@@ -65,16 +64,22 @@ def run_script(tmp_path, nranks, code, env=None):
 
 @requires_mpi
 def test_mpi_launcher_is_detected_and_env_overrides(tmp_path):
-    code = """
-        import d4p
-        print("RANKS", d4p.my_procid(), d4p.num_procs(), d4p._engine.current_comm().backend)
+    # Each process writes its own record: the ranks' stdout may interleave mid-line.
+    code = f"""
+        import os, d4p
+        comm = d4p._engine.current_comm()
+        record = f"{{d4p.my_procid()}} {{d4p.num_procs()}} {{comm.backend}}"
+        with open(os.path.join({str(tmp_path)!r}, "rank" + os.environ["PMI_RANK"]), "w") as fh:
+            fh.write(record)
     """
-    # Ranks' lines may interleave on the shared stdout; match the records, not lines.
-    out = run_script(tmp_path, 2, code)
-    assert sorted(re.findall(r"RANKS (\d) (\d) (\w+)", out)) == [("0", "2", "mpi"),
-                                                                  ("1", "2", "mpi")]
-    out = run_script(tmp_path, 2, code, env={"D4P_COMM": "serial"})
-    assert re.findall(r"RANKS (\d) (\d) (\w+)", out) == [("0", "1", "serial")] * 2
+
+    def records():
+        return sorted((tmp_path / f"rank{r}").read_text() for r in range(2))
+
+    run_script(tmp_path, 2, code)
+    assert records() == ["0 2 mpi", "1 2 mpi"]
+    run_script(tmp_path, 2, code, env={"D4P_COMM": "serial"})
+    assert records() == ["0 1 serial", "0 1 serial"]
 
 
 @requires_mpi
