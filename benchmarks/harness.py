@@ -46,6 +46,39 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _rss_bytes():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def extra_memory_mb(fn):
+    """Peak resident memory above the level before ``fn()``, sampled every 0.5 ms.
+
+    tracemalloc would miss Numba's allocations, so the process's RSS is sampled
+    instead (Linux /proc); it measures what a user would see.
+    """
+    import threading
+
+    base = _rss_bytes()
+    peak = [base]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_bytes())
+            time.sleep(0.0005)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        fn()
+    finally:
+        done.set()
+        sampler.join()
+    peak[0] = max(peak[0], _rss_bytes())
+    return (peak[0] - base) / 2**20
+
+
 def parse_args(default_n=2_000_000, default_p=50):
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=default_n)
@@ -116,7 +149,7 @@ def main(cases, X=None, args=None):
     daal = _daal4py(args, X)
     print(f"# {n} x {p} float64 ({gb:.2f} GB); daal4py: {'yes' if daal else 'not installed'}")
     print(f"{'case':28s} {'impl':10s} {'mode':8s} {'seconds':>9s} {'GB/s':>7s} {'GF/s':>7s} "
-          f"{'vs daal4py':>10s}")
+          f"{'vs daal4py':>10s} {'extra MB':>9s}")
     for case in cases:
         if args.only not in case.name:
             continue
@@ -137,11 +170,13 @@ def main(cases, X=None, args=None):
                 secs = daal.time(fn) if key[0] == "daal4py" else best_time(fn, 1)
                 best[key] = min(best[key], secs)
         base = best.get(("daal4py", "batch"))
+        extra = extra_memory_mb(runs[("d4p", "batch")])
         for (impl, mode), secs in best.items():
             gf = case.flops(n, p) / secs / 1e9 if case.flops else float("nan")
             ratio = f"{secs / base:10.2f}" if base and impl == "d4p" else f"{'':10s}"
+            mem = f"{extra:9.0f}" if (impl, mode) == ("d4p", "batch") else ""
             print(f"{case.name:28s} {impl:10s} {mode:8s} {secs:9.4f} {gb / secs:7.2f} "
-                  f"{gf:7.2f} {ratio}")
+                  f"{gf:7.2f} {ratio} {mem}")
     print(f"# peak RSS {peak_rss_mb():.0f} MB (input {X.nbytes / 2**20:.0f} MB)")
     if daal:
         daal.close()

@@ -46,6 +46,7 @@ def _mpi_world():
     comm = MPICommunicator()
     install_abort_on_uncaught_exception(comm.mpi_comm)
     _apply_node_thread_policy(comm)
+    _warm_cache_once_per_node(comm)
     return comm
 
 
@@ -151,6 +152,27 @@ def _apply_node_thread_policy(comm):
         per_node = comm.size
     if per_node > 1:
         set_num_threads(max(1, (os.cpu_count() or 1) // per_node))
+
+
+def _warm_cache_once_per_node(comm):
+    """With a cold Numba cache, let one rank per node compile while the others wait.
+
+    Otherwise every rank of a first ``mpiexec -n 4`` run compiles the same kernels
+    at once (correct, since Numba writes its cache files atomically, but N times
+    the work on a shared node).  Set ``D4P_NO_WARMUP=1`` to skip.
+    """
+    from ._warmup import cache_is_warm, warmup
+
+    if comm.size == 1 or os.environ.get("D4P_NO_WARMUP") or cache_is_warm():
+        return
+    MPI = comm._MPI
+    local = comm.mpi_comm.Split_type(MPI.COMM_TYPE_SHARED)
+    try:
+        if local.Get_rank() == 0:
+            warmup(dtypes=("float64",), orders=("C",))
+        local.Barrier()
+    finally:
+        local.Free()
 
 
 # ---- simulated ranks -----------------------------------------------------------

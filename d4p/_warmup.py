@@ -4,14 +4,20 @@ import time
 import numpy as np
 
 
-def warmup(verbose=False):
-    """Run each algorithm on tiny inputs of each dtype; returns the seconds taken."""
+def warmup(verbose=False, dtypes=("float64", "float32"), orders=("C", "F")):
+    """Run each algorithm on tiny inputs of each dtype and memory order, so that
+    Numba compiles every kernel into its cache; returns the seconds taken.
+
+    The cache lives beside the kernels (``d4p/kernels/__pycache__``) when that is
+    writable, else in Numba's per-user cache directory; ``NUMBA_CACHE_DIR``
+    overrides both.
+    """
     import d4p
 
     start = time.perf_counter()
     rng = np.random.default_rng(0)
-    for dtype in (np.float64, np.float32):
-        for order in ("C", "F"):
+    for dtype in dtypes:
+        for order in orders:
             X = np.asarray(rng.normal(size=(400, 3)), dtype=dtype, order=order)
             for algo in _algorithms(d4p):
                 algo(X)
@@ -26,3 +32,16 @@ def _algorithms(d4p):
         lambda X: d4p.low_order_moments().compute(X),
         lambda X: d4p.covariance().compute(X),
     ]
+
+
+def cache_is_warm():
+    """True when the moments kernel is in Numba's cache (a proxy for all kernels)."""
+    import os
+
+    from .kernels.moments import moments_serial
+
+    cache = moments_serial._cache
+    try:
+        return os.path.exists(os.path.join(cache._cache_path, cache._index_name))
+    except AttributeError:  # a Numba without these internals: assume warm
+        return True

@@ -1,4 +1,5 @@
 """Engine functions and communicator selection, in one process and under mpiexec."""
+import os
 import subprocess
 import sys
 import textwrap
@@ -143,3 +144,46 @@ def test_mpi_collective_timeout(tmp_path):
     """
     out = run_script(tmp_path, 2, code, env={"D4P_TIMEOUT": "1"})
     assert "TIMEOUT collective allreduce(sum) timed out after 1 s on rank 0" in out
+
+
+@requires_mpi
+def test_mpi_cold_cache_is_compiled_once_per_node(tmp_path):
+    # An empty cache: one rank compiles, the others wait, all then agree.
+    cache = tmp_path / "numba-cache"
+    code = """
+        import numpy as np, d4p
+        from d4p._warmup import cache_is_warm
+        res = d4p.covariance(distributed=True).compute(np.eye(3) * (d4p.my_procid() + 1))
+        assert cache_is_warm()
+        print("OK")
+    """
+    out = run_script(tmp_path, 3, code, env={"NUMBA_CACHE_DIR": str(cache)})
+    assert out.count("OK") == 3
+    assert any(cache.rglob("*.nbi")), "nothing was cached"
+
+
+def test_thread_policy_simulated_ranks_share_the_cores():
+    import os
+    import numba
+
+    def body():
+        return numba.get_num_threads()
+
+    cores = os.cpu_count() or 1
+    assert d4p.run_spmd(body, 2) == [max(1, cores // 2)] * 2
+
+
+@requires_mpi
+def test_mpi_thread_policy_divides_cores_among_ranks_on_a_node(tmp_path):
+    code = f"""
+        import os, numba, d4p
+        from threadpoolctl import threadpool_info
+        d4p.num_procs()  # creates the communicator, which applies the policy
+        blas = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+        with open(os.path.join({str(tmp_path)!r}, "t" + os.environ["PMI_RANK"]), "w") as fh:
+            fh.write(f"{{numba.get_num_threads()}} {{max(blas)}}")
+    """
+    run_script(tmp_path, 2, code)
+    cores = os.cpu_count() or 1
+    expected = f"{max(1, cores // 2)} {max(1, cores // 2)}"
+    assert [(tmp_path / f"t{r}").read_text() for r in range(2)] == [expected] * 2
