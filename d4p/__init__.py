@@ -22,6 +22,16 @@ _LAZY = {
     "low_order_moments_result": "low_order_moments",
     "covariance": "covariance",
     "covariance_result": "covariance",
+    "linear_regression_training": "linear_model",
+    "linear_regression_training_result": "linear_model",
+    "linear_regression_model": "linear_model",
+    "linear_regression_prediction": "linear_model",
+    "linear_regression_prediction_result": "linear_model",
+    "ridge_regression_training": "linear_model",
+    "ridge_regression_training_result": "linear_model",
+    "ridge_regression_model": "linear_model",
+    "ridge_regression_prediction": "linear_model",
+    "ridge_regression_prediction_result": "linear_model",
 }
 
 __all__ = [

@@ -31,6 +31,10 @@ def _algorithms(d4p):
     return [
         lambda X: d4p.low_order_moments().compute(X),
         lambda X: d4p.covariance().compute(X),
+        lambda X: d4p.linear_regression_prediction().compute(
+            X[:, :2], d4p.linear_regression_training().compute(X[:, :2], X[:, 2]).model),
+        lambda X: d4p.linear_regression_training(method="qrDense").compute(X[:, :2], X[:, 2]),
+        lambda X: d4p.ridge_regression_training().compute(X[:, :2], X[:, 2]),
     ]
 
 

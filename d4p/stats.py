@@ -150,6 +150,27 @@ class CoMoments:
         cross = centred.T @ centred - np.outer(residual, residual) / nb
         return cls(nb, block_sum, block_sum / nb, residual / nb, cross)
 
+    @classmethod
+    def from_xy(cls, X, Y):
+        """Centred cross-products of the columns of ``[X | Y]`` without forming it.
+
+        ``X`` (n, p) dense or CSR and ``Y`` (n, k) dense; the result has ``p + k``
+        columns, X's first.  Each block of rows of X and of Y is copied side by side
+        into one preallocated (rows, p + k) buffer, which :meth:`_from_block` then
+        centres in place and multiplies with BLAS: memory stays bounded by the
+        buffer, whatever ``n``.
+        """
+        n, p = X.shape
+        m = p + Y.shape[1]
+        total = cls.empty(m)
+        rows = max(64, cls.BLOCK_BYTES // (8 * max(m, 1)))
+        buf = np.empty((min(rows, n), m))
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf is reported later
+            for block in side_by_side_blocks(X, Y, rows, buf):
+                # _from_block(block, centred) must allow block is centred (in place).
+                total = total.merge(cls._from_block(block, block))
+        return total
+
     def merge(self, other):
         if other.n == 0:
             return self
@@ -159,6 +180,115 @@ class CoMoments:
         delta = mean_difference(self, other)
         return CoMoments(n, self.sum + other.sum, self.origin, self.offset + delta * (other.n / n),
                          self.cross + other.cross + np.outer(delta, delta) * (self.n * other.n / n))
+
+
+@dataclass(frozen=True)
+class CentredR:
+    """Triangular factor of the centred data: ``RᵀR = (Z - mean)ᵀ (Z - mean)`` for ``n`` rows.
+
+    The mergeable statistic of a distributed (TSQR) least-squares fit.  Within a
+    block of rows, LAPACK's Householder QR reduces the block, centred on its own
+    mean, to an (m, m) upper-triangular ``R``; two groups merge by the QR of
+
+        [ R_a ;  R_b ;  sqrt(n_a n_b / n) (mean_a - mean_b)ᵀ ]
+
+    which is exactly the R of the two groups together, centred on their joint
+    mean (the QR analogue of the Chan, Golub & LeVeque update).  A running R is
+    stacked on top of each new block, so a rank makes one LAPACK call per block.
+    Rows of ``R`` have non-negative diagonals, so ``R`` is unique for full-rank data.
+    Means are carried as ``origin + offset`` as in :class:`CoMoments`.
+    """
+
+    n: int
+    origin: np.ndarray
+    offset: np.ndarray  # mean = origin + offset
+    r: np.ndarray  # (m, m) upper triangular
+
+    #: Rows of data per LAPACK call (the buffer then stays in the L2 cache).
+    BLOCK_BYTES = 1 << 20
+
+    @property
+    def mean(self):
+        return self.origin + self.offset
+
+    @classmethod
+    def empty(cls, m):
+        return cls(0, np.zeros(m), np.zeros(m), np.zeros((m, m)))
+
+    @classmethod
+    def from_data(cls, Z):
+        """The centred R of a dense or CSR table (float64 for any input dtype)."""
+        return cls.from_xy(Z, np.empty((Z.shape[0], 0)))
+
+    @classmethod
+    def from_xy(cls, X, Y):
+        """The centred R of ``[X | Y]`` (X dense or CSR, Y dense) without forming it."""
+        n, p = X.shape
+        m = p + Y.shape[1]
+        rows = max(4 * m, cls.BLOCK_BYTES // (8 * max(m, 1)))
+        # Layout of one LAPACK call: [running R (m rows); centred block; merge row].
+        buf = np.empty((m + min(rows, n) + 1, m))
+        total = cls.empty(m)
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf is reported later
+            for block in side_by_side_blocks(X, Y, rows, buf[m:]):
+                nb = block.shape[0]
+                origin = np.add.reduce(block, axis=0) / nb
+                block -= origin
+                offset = np.add.reduce(block, axis=0) / nb
+                block -= offset  # now centred to rounding level on origin + offset
+                if total.n == 0:
+                    total = cls(nb, origin, offset, _triangular_factor(block, m))
+                    continue
+                n_ab = total.n + nb
+                delta = (origin - total.origin) + (offset - total.offset)
+                buf[:m] = total.r
+                buf[m + nb] = delta * np.sqrt(total.n * nb / n_ab)
+                r = _triangular_factor(buf[:m + nb + 1], m)
+                total = cls(n_ab, total.origin, total.offset + delta * (nb / n_ab), r)
+        return total
+
+    def merge(self, other):
+        if other.n == 0:
+            return self
+        if self.n == 0:
+            return other
+        n = self.n + other.n
+        delta = mean_difference(self, other)
+        stacked = np.vstack([self.r, other.r, delta * np.sqrt(self.n * other.n / n)])
+        return CentredR(n, self.origin, self.offset + delta * (other.n / n),
+                        _triangular_factor(stacked, self.r.shape[0]))
+
+    def uncentred(self):
+        """The (m, m) R of the raw rows: ``RᵀR = Zᵀ Z`` (no centring)."""
+        if self.n == 0:
+            return self.r.copy()
+        return _triangular_factor(np.vstack([self.r, np.sqrt(self.n) * self.mean]),
+                                  self.r.shape[0])
+
+
+def _triangular_factor(A, m):
+    """R of the QR of ``A`` (rows, m), as (m, m) with a non-negative diagonal."""
+    if A.shape[0] == 0:
+        return np.zeros((m, m))
+    r = np.linalg.qr(A, mode="r")
+    signs = np.where(np.diagonal(r) < 0, -1.0, 1.0)
+    r *= signs[:, None]
+    if r.shape[0] < m:  # fewer rows than columns so far
+        r = np.vstack([r, np.zeros((m - r.shape[0], m))])
+    return r
+
+
+def side_by_side_blocks(X, Y, rows, buf):
+    """Blocks of ``[X | Y]`` of at most ``rows`` rows, each copied into ``buf``
+    (float64, at least (rows, p + k)); yields views of ``buf``.  X may be CSR."""
+    n, p = X.shape
+    for lo in range(0, n, rows):
+        hi = min(lo + rows, n)
+        block = buf[:hi - lo]
+        xb = X[lo:hi]
+        block[:, :p] = xb.toarray() if is_sparse(xb) else xb
+        block[:, p:] = Y[lo:hi]
+        yield block
 
 
 def mean_difference(a, b):
