@@ -182,14 +182,11 @@ class _RegressionTraining:
         if shape[0] is None or shape[1] is None:
             return None, shape
         p = X.shape[1]
-        if self._qr:
-            stat = CentredR.from_xy(X, Y)
-            sums = stat.mean
-        else:
-            stat = CoMoments.from_xy(X, Y)
-            sums = stat.sum
-        check_finite(X, "data", sums=sums[:p])
-        check_finite(Y, "dependentVariables", sums=sums[p:])
+        stat = (CentredR if self._qr else CoMoments).from_xy(X, Y)
+        # Finite column means (or sums) prove the columns finite; else find the culprit.
+        totals = stat.mean if self._qr else stat.sum
+        check_finite(X, "data", sums=totals[:p])
+        check_finite(Y, "dependentVariables", sums=totals[p:])
         return stat, shape
 
     def _stream_chunk(self, data, dependentVariables):
@@ -206,6 +203,7 @@ class _RegressionTraining:
         return None
 
     def _merge_and_solve(self, comm, where, infos, partial, shape):
+        """After the agreement: check p and k across ranks, merge, solve."""
         infos = [s if s is not None else (None, None) for s in infos]
         p = same_columns([s[0] for s in infos], where, comm.size, "data")
         k = same_columns([s[1] for s in infos], where, comm.size, "dependentVariables")
