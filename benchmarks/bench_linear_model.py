@@ -3,88 +3,59 @@
     python benchmarks/bench_linear_model.py [--n N --p P --repeat R --only NAME]
     mpiexec -n 2 python benchmarks/bench_linear_model.py --mpi
 
-The generated table has p + 1 columns; the last one is the response (contiguous
-copies of X and y are made once, outside the timing).
+The response is derived from X (inputs.regression_response), identically for d4p,
+scikit-learn and daal4py, once and outside the timings.
 """
 import numpy as np
 
 import d4p
-from harness import Case, main, make_data, parse_args
-
-_SPLIT = {}
-
-
-def xy(table):
-    """Contiguous (X, y) of a table whose last column is the response; cached per
-    data region so every implementation gets the same arrays."""
-    key = (table.__array_interface__["data"][0], table.shape, table.strides)
-    if key not in _SPLIT:
-        _SPLIT[key] = (np.ascontiguousarray(table[:, :-1]), np.ascontiguousarray(table[:, -1:]))
-    return _SPLIT[key]
+from harness import Case, main
+from inputs import regression_response
 
 
-def fit(algo):
-    def run(table, distributed):
-        X, y = xy(table)
-        return algo(distributed).compute(X, y).model
+def train(make):
+    def run(X, distributed):
+        return make(distributed).compute(X, regression_response(X)).model
     return run
 
 
-def predict(table, distributed):
-    X, y = xy(table)
-    if "model" not in _SPLIT:
-        _SPLIT["model"] = d4p.linear_regression_training(interceptFlag=True).compute(X, y).model
-    return d4p.linear_regression_prediction().compute(X, _SPLIT["model"]).prediction
+def predict(X, distributed):
+    model = d4p.linear_regression_training(interceptFlag=True).compute(
+        X[:1000], regression_response(X[:1000])).model
+    return d4p.linear_regression_prediction().compute(X, model).prediction
 
 
-def _sk(cls, **kw):
-    def run(table):
-        X, y = xy(table)
-        return cls(**kw).fit(X, y)
+def sklearn(cls, **kw):
+    def run(X):
+        return cls(**kw).fit(X, regression_response(X))
     return run
-
-
-def _daal(name, **kw):
-    def run(daal, table):
-        X, y = xy(table)
-        return getattr(daal, name)(**kw).compute(X, y).model
-    return run
-
-
-def _daal_predict(daal, table):
-    X, y = xy(table)
-    model = daal.linear_regression_training(interceptFlag=True).compute(X[:1000], y[:1000]).model
-    return daal.linear_regression_prediction().compute(X, model).prediction
 
 
 def cases():
     from sklearn.linear_model import LinearRegression, Ridge
 
-    syrk = lambda n, p: n * p * (p + 1)  # noqa: E731  the symmetric [X|y]^T [X|y], p counts y
+    syrk = lambda n, p: n * p * (p + 1)  # noqa: E731  the symmetric X^T X
     return [
         Case("linear_regression normEq",
-             d4p=fit(lambda dist: d4p.linear_regression_training(interceptFlag=True,
-                                                                 distributed=dist)),
-             reference=_sk(LinearRegression), reference_name="sklearn",
-             daal4py=_daal("linear_regression_training", interceptFlag=True), flops=syrk),
+             d4p=train(lambda dist: d4p.linear_regression_training(
+                 interceptFlag=True, distributed=dist)),
+             reference=sklearn(LinearRegression), reference_name="sklearn",
+             daal4py="linear_regression", flops=syrk),
         Case("ridge_regression normEq",
-             d4p=fit(lambda dist: d4p.ridge_regression_training(interceptFlag=True,
-                                                                distributed=dist)),
-             reference=_sk(Ridge, alpha=1.0), reference_name="sklearn",
-             daal4py=_daal("ridge_regression_training", interceptFlag=True), flops=syrk),
+             d4p=train(lambda dist: d4p.ridge_regression_training(
+                 interceptFlag=True, distributed=dist)),
+             reference=sklearn(Ridge, alpha=1.0), reference_name="sklearn",
+             daal4py="ridge_regression", flops=syrk),
         Case("linear_regression qrDense",
-             d4p=fit(lambda dist: d4p.linear_regression_training(method="qrDense",
-                                                                 interceptFlag=True,
-                                                                 distributed=dist)),
-             reference=lambda t: np.linalg.qr(xy(t)[0], mode="r"), reference_name="numpy qr",
-             daal4py=_daal("linear_regression_training", method="qrDense", interceptFlag=True),
-             flops=lambda n, p: 2 * n * p * p),
+             d4p=train(lambda dist: d4p.linear_regression_training(
+                 method="qrDense", interceptFlag=True, distributed=dist)),
+             reference=lambda X: np.linalg.qr(X, mode="r"), reference_name="numpy qr",
+             daal4py="linear_regression_qr", flops=lambda n, p: 2 * n * p * p),
         Case("linear_regression predict",
-             d4p=predict, reference=lambda t: xy(t)[0] @ np.ones((xy(t)[0].shape[1], 1)),
-             daal4py=_daal_predict, flops=lambda n, p: 2 * n * (p - 1)),
+             d4p=predict, reference=lambda X: X @ np.linspace(-1.0, 1.0, X.shape[1]),
+             daal4py="linear_regression_prediction", flops=lambda n, p: 2 * n * p),
     ]
 
 
 if __name__ == "__main__":
-    args = parse_args()
-    main(cases(), X=make_data(args.n, args.p + 1), args=args)
+    main(cases())

@@ -16,7 +16,31 @@ def covariance(daal, X):
     return daal.covariance().compute(X)
 
 
+def linear_regression(daal, X):
+    return daal.linear_regression_training(interceptFlag=True).compute(
+        X, inputs.regression_response(X)).model
+
+
+def ridge_regression(daal, X):
+    return daal.ridge_regression_training(interceptFlag=True).compute(
+        X, inputs.regression_response(X)).model
+
+
+def linear_regression_qr(daal, X):
+    return daal.linear_regression_training(method="qrDense", interceptFlag=True).compute(
+        X, inputs.regression_response(X)).model
+
+
+def linear_regression_prediction(daal, X):
+    model = linear_regression(daal, X[:1000])
+    return daal.linear_regression_prediction().compute(X, model).prediction
+
+
 CASES = {
     "low_order_moments": low_order_moments,
     "covariance": covariance,
+    "linear_regression": linear_regression,
+    "ridge_regression": ridge_regression,
+    "linear_regression_qr": linear_regression_qr,
+    "linear_regression_prediction": linear_regression_prediction,
 }

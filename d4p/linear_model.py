@@ -481,7 +481,7 @@ class _RegressionPrediction:
         if X.shape[1] != p:
             raise ValueError(f"{self._name}: data has {X.shape[1]} columns but the model was "
                              f"trained on {p} features")
-        W = np.asarray(model.Beta[:, 1:], dtype=np.float64).T
+        W = np.ascontiguousarray(model.Beta[:, 1:].T, dtype=np.float64)
         b = np.asarray(model.Beta[:, 0], dtype=np.float64)
         out = _predict(X, W, b)
         if not np.isfinite(out).all():

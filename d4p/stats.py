@@ -155,20 +155,30 @@ class CoMoments:
         """Centred cross-products of the columns of ``[X | Y]`` without forming it.
 
         ``X`` (n, p) dense or CSR and ``Y`` (n, k) dense; the result has ``p + k``
-        columns, X's first.  Each block of rows of X and of Y is copied side by side
-        into one preallocated (rows, p + k) buffer, which :meth:`_from_block` then
-        centres in place and multiplies with BLAS: memory stays bounded by the
-        buffer, whatever ``n``.
+        columns, X's first.  Each block of rows of X and of Y is centred (Numba) side
+        by side into one preallocated (rows, p + k) buffer, which BLAS multiplies
+        (:meth:`_centred_block`): memory stays bounded by the buffer, whatever
+        ``n``.  Threads as in :meth:`from_data`.
         """
         n, p = X.shape
         m = p + Y.shape[1]
-        total = cls.empty(m)
+        if n == 0:
+            return cls.empty(m)
         rows = max(64, cls.BLOCK_BYTES // (8 * max(m, 1)))
-        buf = np.empty((min(rows, n), m))
+        return _over_thread_parts(X, rows, lambda a, b: cls._from_xy_rows(X, Y, a, b, rows))
+
+    @classmethod
+    def _from_xy_rows(cls, X, Y, start, stop, rows):
+        """Rows ``start:stop`` of ``[X | Y]``, block by block."""
+        m = X.shape[1] + Y.shape[1]
+        total = cls.empty(m)
+        buf = np.empty((min(rows, stop - start), m))
         with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf is reported later
-            for block in side_by_side_blocks(X, Y, rows, buf):
-                # _from_block(block, centred) must allow block is centred (in place).
-                total = total.merge(cls._from_block(block, block))
+            for lo in range(start, stop, rows):
+                hi = min(lo + rows, stop)
+                centred = buf[:hi - lo]
+                block_sum, residual = centre_side_by_side(X, Y, lo, hi, centred)
+                total = total.merge(cls._centred_block(hi - lo, block_sum, residual, centred))
         return total
 
     def merge(self, other):
@@ -225,16 +235,24 @@ class CentredR:
         """The centred R of ``[X | Y]`` (X dense or CSR, Y dense) without forming it."""
         n, p = X.shape
         m = p + Y.shape[1]
+        if n == 0:
+            return cls.empty(m)
         rows = max(4 * m, cls.BLOCK_BYTES // (8 * max(m, 1)))
+        return _over_thread_parts(X, rows, lambda a, b: cls._from_xy_rows(X, Y, a, b, rows))
+
+    @classmethod
+    def _from_xy_rows(cls, X, Y, start, stop, rows):
+        """Rows ``start:stop`` of ``[X | Y]``, block by block."""
+        m = X.shape[1] + Y.shape[1]
         # Layout of one LAPACK call: [running R (m rows); centred block; merge row].
-        buf = np.empty((m + min(rows, n) + 1, m))
+        buf = np.empty((m + min(rows, stop - start) + 1, m))
         total = cls.empty(m)
         with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf is reported later
-            for block in side_by_side_blocks(X, Y, rows, buf[m:]):
-                nb = block.shape[0]
-                origin = np.add.reduce(block, axis=0) / nb
-                block -= origin
-                offset = np.add.reduce(block, axis=0) / nb
+            for lo in range(start, stop, rows):
+                nb = min(lo + rows, stop) - lo
+                block = buf[m:m + nb]
+                block_sum, residual = centre_side_by_side(X, Y, lo, lo + nb, block)
+                origin, offset = block_sum / nb, residual / nb
                 block -= offset  # now centred to rounding level on origin + offset
                 if total.n == 0:
                     total = cls(nb, origin, offset, _triangular_factor(block, m))
@@ -278,17 +296,28 @@ def _triangular_factor(A, m):
     return r
 
 
-def side_by_side_blocks(X, Y, rows, buf):
-    """Blocks of ``[X | Y]`` of at most ``rows`` rows, each copied into ``buf``
-    (float64, at least (rows, p + k)); yields views of ``buf``.  X may be CSR."""
-    n, p = X.shape
-    for lo in range(0, n, rows):
-        hi = min(lo + rows, n)
-        block = buf[:hi - lo]
-        xb = X[lo:hi]
-        block[:, :p] = xb.toarray() if is_sparse(xb) else xb
-        block[:, p:] = Y[lo:hi]
-        yield block
+def centre_side_by_side(X, Y, lo, hi, out):
+    """Rows ``lo:hi`` of ``[X | Y]`` minus their column means into ``out`` (nb, p + k);
+    returns the column sums and residual sums (see kernels/covariance.py).  X may be CSR."""
+    p = X.shape[1]
+    if is_sparse(X):
+        x_sum, x_res = centre_rows(X[lo:hi].toarray(), 0, hi - lo, out[:, :p])
+    else:
+        x_sum, x_res = centre_rows(X, lo, hi, out[:, :p])
+    y_sum, y_res = centre_rows(Y, lo, hi, out[:, p:])
+    return np.concatenate([x_sum, y_sum]), np.concatenate([x_res, y_res])
+
+
+def _over_thread_parts(X, rows, reduce_rows):
+    """``reduce_rows(start, stop)`` over contiguous parts of the rows of ``X``, one
+    per thread when this rank may use several (as :meth:`CoMoments.from_data`), merged."""
+    n = X.shape[0]
+    nparts = 1 if is_sparse(X) else _parallel.thread_parts(n, rows)
+    if nparts == 1:
+        return reduce_rows(0, n)
+    bounds = np.linspace(0, n, nparts + 1).astype(int)
+    return _merge_blocks(_parallel.map_threads(
+        lambda k: reduce_rows(bounds[k], bounds[k + 1]), nparts))
 
 
 def mean_difference(a, b):
