@@ -150,8 +150,8 @@ def test_many_row_blocks(method, monkeypatch):
     assert_beta(train(X, Y, method, intercept=False).Beta, naive.ols(X, Y, False), rtol=1e-8)
 
 
-def test_large_enough_for_several_default_blocks():
-    X, Y = data(120_000, 5, 1, seed=8, shift=3.0)
+def test_large_enough_for_several_default_blocks_and_threads():
+    X, Y = data(200_000, 5, 1, seed=8, shift=3.0)  # 2 thread parts on 2+ kernel threads
     for method in METHODS:
         assert_beta(train(X, Y, method).Beta, naive.ols(X, Y, True))
 
