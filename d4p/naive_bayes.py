@@ -173,14 +173,16 @@ def local_counts(data, labels, weights, n_classes, alpha=None, rank=0):
     if bad >= 0:
         raise ValueError(f"labels[{bad}] = {y[bad]} is not a class index: labels must be "
                          f"integers from 0 to nClasses - 1 = {n_classes - 1}")
-    rows = nbk.block_rows(n, X.shape[1], n_classes)
-    parallel = _parallel.use_parallel(n, rows)
-    if is_sparse(X):
+    sparse = is_sparse(X)
+    bounds = nbk.block_bounds(n, X.shape[1], n_classes, X.indptr if sparse else None)
+    parallel = _parallel.use_parallel(bounds.size - 1, 1)  # at least 4 blocks
+    if sparse:
         kernel = nbk.counts_csr_parallel if parallel else nbk.counts_csr_serial
-        table, negatives = kernel(X.data, X.indices, X.indptr, X.shape[1], y, w, n_classes, rows)
+        table, negatives = kernel(X.data, X.indices, X.indptr, X.shape[1], y, w, n_classes,
+                                  bounds)
     else:
         kernel = nbk.counts_dense_parallel if parallel else nbk.counts_dense_serial
-        table, negatives = kernel(X, y, w, n_classes, rows)
+        table, negatives = kernel(X, y, w, n_classes, bounds)
     check_finite(X, "data", sums=table[:, :-1].sum(axis=0))
     if negatives:
         _raise_negative(X)

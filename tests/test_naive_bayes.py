@@ -141,13 +141,13 @@ def test_parallel_serial_dense_csr_kernels_bitwise_equal():
     X = rng.poisson(0.7, size=(n, p)) * rng.uniform(0.5, 2.0, size=(n, p))  # non-integers
     y = rng.integers(0, k, n).astype(np.float64)
     w = rng.uniform(0, 2, n)
-    rows = 1000  # many blocks
+    bounds = np.append(np.arange(0, n, 1000), n)  # many blocks
     csr = sp.csr_matrix(X)
     results = [
-        nbk.counts_dense_serial(X, y, w, k, rows), nbk.counts_dense_parallel(X, y, w, k, rows),
-        nbk.counts_dense_serial(np.asfortranarray(X), y, w, k, rows),
-        nbk.counts_csr_serial(csr.data, csr.indices, csr.indptr, p, y, w, k, rows),
-        nbk.counts_csr_parallel(csr.data, csr.indices, csr.indptr, p, y, w, k, rows)]
+        nbk.counts_dense_serial(X, y, w, k, bounds), nbk.counts_dense_parallel(X, y, w, k, bounds),
+        nbk.counts_dense_serial(np.asfortranarray(X), y, w, k, bounds),
+        nbk.counts_csr_serial(csr.data, csr.indices, csr.indptr, p, y, w, k, bounds),
+        nbk.counts_csr_parallel(csr.data, csr.indices, csr.indptr, p, y, w, k, bounds)]
     for table, negatives in results:
         np.testing.assert_array_equal(table, results[0][0])
         assert negatives == 0
@@ -155,12 +155,24 @@ def test_parallel_serial_dense_csr_kernels_bitwise_equal():
     np.add.at(ref, y.astype(int), X * w[:, None])
     np.testing.assert_allclose(results[0][0][:, :p], ref, rtol=1e-12)
     np.testing.assert_allclose(results[0][0][:, p], np.bincount(y.astype(int), w), rtol=1e-12)
+    X[5, 3] = -1
+    X[70, 1] = -2
+    assert nbk.counts_dense_parallel(X, y, w, k, bounds)[1] == 2
+    csr = sp.csr_matrix(X)
+    assert nbk.counts_csr_serial(csr.data, csr.indices, csr.indptr, p, y, w, k, bounds)[1] == 2
 
 
-def test_block_size_bounds_table_memory():
-    assert nbk.block_rows(2_000_000, 50, 20) * 50 >= nbk.BLOCK_ELEMENTS
-    rows = nbk.block_rows(100_000, 100_000, 100)  # 80 MB tables: one block
-    assert rows >= 100_000
+def test_blocks_depend_on_shape_and_bound_table_memory():
+    b = nbk.block_bounds(2_000_000, 50, 20)
+    assert b[0] == 0 and b[-1] == 2_000_000 and np.all(np.diff(b) > 0)
+    assert np.diff(b)[0] * 50 >= nbk.BLOCK_ELEMENTS and len(b) - 1 >= 8  # work for threads
+    b = nbk.block_bounds(100_000, 100_000, 100)  # 80 MB tables: one block
+    assert list(b) == [0, 100_000]
+    assert list(nbk.block_bounds(0, 5, 2)) == [0, 0]
+    csr = sp.random(20_000, 10_000, density=0.01, format="csr", random_state=0)
+    b = nbk.block_bounds(20_000, 10_000, 20, csr.indptr)  # blocks read >= 4 tables
+    assert b[0] == 0 and b[-1] == 20_000 and 2 <= len(b) - 1 <= 3
+    assert np.all(np.diff(csr.indptr[b])[:-1] >= nbk.TABLE_RATIO * 20 * 10_001)
 
 
 def test_large_enough_for_the_parallel_driver():

@@ -7,35 +7,50 @@ optional non-negative weights ``w``, a block's table ``T`` of shape
     T[c, j] = sum of w_i * X[i, j] over the rows i of class c      (j < p)
     T[c, p] = sum of w_i over the rows of class c                  (class weight)
 
-The rows are cut into blocks whose size depends only on (n, p, nClasses), never
-on the thread count; every block is summed from zero in row order and the block
-tables are added in block order.  So the serial and the parallel driver give
-bitwise identical tables, and the dense and the CSR kernel too (a dense zero adds
-exactly nothing).  Each block also counts the negative values it read, so the
+The rows are cut into blocks that depend only on the data's shape (for CSR: on
+where the stored values are), never on the thread count; every block is summed
+from zero in row order and the block tables are added in block order.  So the
+serial and the parallel driver give bitwise identical tables.  (Dense and CSR
+input give the same table bitwise when their blocks coincide, e.g. one block: a
+dense zero adds exactly nothing.)  Each block also counts the negative values it read, so the
 caller can reject negative counts without a second pass over the data (an integer
 count keeps the inner loop vectorised, where a running minimum would not be).
 """
 import numpy as np
 from numba import njit, prange
 
-#: Elements of X per block (2 MiB of float64): large enough to amortise a block's
-#: table, small enough to give every thread several blocks.
+#: Values of X per block (2 MiB of float64) at least: large enough to amortise a
+#: block's table, small enough to give every thread several blocks.
 BLOCK_ELEMENTS = 1 << 18
+#: A block also reads at least this many times the size of its table, so that
+#: zeroing and adding the tables stays a small part of the work.
+TABLE_RATIO = 4
 #: Upper bound of the memory the per-block tables of one call may take.
 TABLE_BUDGET_BYTES = 64 << 20
 
 
-def block_rows(n, p, n_classes):
-    """Rows per block for an (n, p) input and ``n_classes`` classes.
+def block_bounds(n, p, n_classes, indptr=None):
+    """Row boundaries (int64, first 0, last n) of the blocks of an (n, p) input.
 
-    At least ``BLOCK_ELEMENTS`` elements per block, and few enough blocks that
-    their (n_classes, p + 1) tables fit in ``TABLE_BUDGET_BYTES``.
+    A block holds at least ``max(BLOCK_ELEMENTS, TABLE_RATIO * table size)``
+    values (rows x p for dense input, stored values for CSR given by
+    ``indptr``), and there are few enough blocks that their (n_classes, p + 1)
+    tables fit in ``TABLE_BUDGET_BYTES``.  Depends on the data's shape (and
+    sparsity pattern) only, never on the thread count.
     """
-    p = max(int(p), 1)
-    rows = max(64, -(-BLOCK_ELEMENTS // p))
-    table_bytes = 8 * max(int(n_classes), 1) * (p + 1)
-    max_blocks = max(1, min(4096, TABLE_BUDGET_BYTES // table_bytes))
-    return max(rows, -(-int(n) // max_blocks))
+    n, p, k = int(n), max(int(p), 1), max(int(n_classes), 1)
+    table = k * (p + 1)
+    work = max(BLOCK_ELEMENTS, TABLE_RATIO * table)
+    max_blocks = max(1, min(4096, TABLE_BUDGET_BYTES // (8 * table)))
+    if indptr is None:
+        rows = max(64, -(-work // p), -(-n // max_blocks))
+        return np.append(np.arange(0, n, rows, dtype=np.int64), np.int64(n)) if n else \
+            np.zeros(2, dtype=np.int64)
+    nnz = int(indptr[-1])
+    work = max(work, -(-nnz // max_blocks))
+    starts = np.searchsorted(indptr, np.arange(work, nnz, work, dtype=np.int64), side="left")
+    bounds = np.unique(np.concatenate(([0], starts, [n]))).astype(np.int64)
+    return bounds if bounds.size > 1 else np.zeros(2, dtype=np.int64)
 
 
 @njit(cache=True, nogil=True)
@@ -105,59 +120,55 @@ def _fold(parts, negatives):
 
 
 @njit(cache=True, nogil=True)
-def counts_dense_serial(X, y, w, n_classes, rows):
+def counts_dense_serial(X, y, w, n_classes, bounds):
     """Count table (n_classes, p + 1) and number of negative values of a dense X, on
-    one thread."""
-    n, p = X.shape
-    nblocks = (n + rows - 1) // rows
+    one thread; ``bounds`` from :func:`block_bounds`."""
+    p = X.shape[1]
     total = np.zeros((n_classes, p + 1))
     negatives = 0
-    for b in range(nblocks):
-        table, m = _dense_block(X, y, w, b * rows, min((b + 1) * rows, n), n_classes)
+    for b in range(bounds.shape[0] - 1):
+        table, m = _dense_block(X, y, w, bounds[b], bounds[b + 1], n_classes)
         total += table
         negatives += m
     return total, negatives
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def counts_dense_parallel(X, y, w, n_classes, rows):
+def counts_dense_parallel(X, y, w, n_classes, bounds):
     """As :func:`counts_dense_serial`, with the blocks spread over Numba's threads."""
-    n, p = X.shape
-    nblocks = (n + rows - 1) // rows
+    p = X.shape[1]
+    nblocks = bounds.shape[0] - 1
     parts = np.empty((nblocks, n_classes, p + 1))
     negatives = np.zeros(nblocks, dtype=np.int64)
     for b in prange(nblocks):
-        table, m = _dense_block(X, y, w, b * rows, min((b + 1) * rows, n), n_classes)
+        table, m = _dense_block(X, y, w, bounds[b], bounds[b + 1], n_classes)
         parts[b] = table
         negatives[b] = m
     return _fold(parts, negatives)
 
 
 @njit(cache=True, nogil=True)
-def counts_csr_serial(data, indices, indptr, p, y, w, n_classes, rows):
+def counts_csr_serial(data, indices, indptr, p, y, w, n_classes, bounds):
     """Count table and number of negative stored values of a CSR matrix, one thread."""
-    n = indptr.shape[0] - 1
-    nblocks = (n + rows - 1) // rows
     total = np.zeros((n_classes, p + 1))
     negatives = 0
-    for b in range(nblocks):
-        table, m = _csr_block(data, indices, indptr, p, y, w, b * rows,
-                              min((b + 1) * rows, n), n_classes)
+    for b in range(bounds.shape[0] - 1):
+        table, m = _csr_block(data, indices, indptr, p, y, w, bounds[b], bounds[b + 1],
+                              n_classes)
         total += table
         negatives += m
     return total, negatives
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def counts_csr_parallel(data, indices, indptr, p, y, w, n_classes, rows):
+def counts_csr_parallel(data, indices, indptr, p, y, w, n_classes, bounds):
     """As :func:`counts_csr_serial`, with the blocks spread over Numba's threads."""
-    n = indptr.shape[0] - 1
-    nblocks = (n + rows - 1) // rows
+    nblocks = bounds.shape[0] - 1
     parts = np.empty((nblocks, n_classes, p + 1))
     negatives = np.zeros(nblocks, dtype=np.int64)
     for b in prange(nblocks):
-        table, m = _csr_block(data, indices, indptr, p, y, w, b * rows,
-                              min((b + 1) * rows, n), n_classes)
+        table, m = _csr_block(data, indices, indptr, p, y, w, bounds[b], bounds[b + 1],
+                              n_classes)
         parts[b] = table
         negatives[b] = m
     return _fold(parts, negatives)
