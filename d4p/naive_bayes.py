@@ -26,7 +26,6 @@ import numpy as np
 from . import _parallel
 from ._algorithm import (Agreement, as_fptype, check_bool, check_fptype, check_method,
                          columns_of, communicator, parse_flags, raise_on_all, same_columns)
-from ._engine import my_procid
 from ._inputs import as_table, check_finite, is_sparse
 from ._results import Result
 from ._streaming import StreamingMixin
@@ -147,20 +146,20 @@ def _as_column(table, name, n):
     return np.ascontiguousarray(table[:, 0], dtype=np.float64)
 
 
-def local_counts(data, labels, weights, n_classes, alpha=None, rank=0):
+def local_counts(data, labels, weights, n_classes, alpha=None):
     """Validate one rank's (or chunk's) inputs and count them.
 
     Returns ``(ClassCounts, p)``; ``p`` is None for an input of no shape (``[]``).
     Raises ValueError/TypeError naming the problem.
     """
-    X = as_table(data, "data", rank=rank)
+    X = as_table(data, "data")
     n = X.shape[0]
     p = columns_of(X)
-    y = _as_column(as_table(labels, "labels", rank=rank, allow_sparse=False), "labels", n)
+    y = _as_column(as_table(labels, "labels", allow_sparse=False), "labels", n)
     if weights is None:
         w = np.empty(0)
     else:
-        w = _as_column(as_table(weights, "weights", rank=rank, allow_sparse=False), "weights", n)
+        w = _as_column(as_table(weights, "weights", allow_sparse=False), "weights", n)
         check_finite(w.reshape(-1, 1), "weights")
         if n and np.min(w) < 0:
             i = int(np.argmax(w < 0))
@@ -283,7 +282,7 @@ class multinomial_naive_bayes_training(StreamingMixin):
         comm = communicator(self.distributed)
         where = f"{self._name}.compute"
         with Agreement(comm, where) as step:
-            partial, p = self._local_partial((data, labels, weights), comm.rank)
+            partial, p = self._local_partial((data, labels, weights))
             step.info = (p, partial.n, self._signature)
         p, n = self._agreed(step.infos, where, comm.size)
         table = partial.table if step.info[0] == p else ClassCounts.empty(self.nClasses, p).table
@@ -311,9 +310,9 @@ class multinomial_naive_bayes_training(StreamingMixin):
 
     # ---- the steps --------------------------------------------------------------------
 
-    def _local_partial(self, inputs, rank):
+    def _local_partial(self, inputs):
         data, labels, weights = inputs
-        return local_counts(data, labels, weights, self.nClasses, self._alpha, rank)
+        return local_counts(data, labels, weights, self.nClasses, self._alpha)
 
     def _empty(self, p):
         return ClassCounts.empty(self.nClasses, p)
@@ -426,7 +425,7 @@ class multinomial_naive_bayes_prediction:
         classifier_prediction_result
         """
         log_theta, log_p = self._model_arrays(model)
-        X = as_table(data, "data", rank=my_procid())
+        X = as_table(data, "data")
         if X.shape == (0, 0):
             X = np.empty((0, log_theta.shape[1]))
         if X.shape[1] != log_theta.shape[1]:

@@ -169,10 +169,13 @@ def test_blocks_depend_on_shape_and_bound_table_memory():
     b = nbk.block_bounds(100_000, 100_000, 100)  # 80 MB tables: one block
     assert list(b) == [0, 100_000]
     assert list(nbk.block_bounds(0, 5, 2)) == [0, 0]
-    csr = sp.random(20_000, 10_000, density=0.01, format="csr", random_state=0)
-    b = nbk.block_bounds(20_000, 10_000, 20, csr.indptr)  # blocks read >= 4 tables
+    indptr = np.arange(0, 20_000 * 100 + 1, 100)  # 20,000 x 10,000 CSR, 1% stored
+    b = nbk.block_bounds(20_000, 10_000, 20, indptr)  # blocks read >= 4 tables
     assert b[0] == 0 and b[-1] == 20_000 and 2 <= len(b) - 1 <= 3
-    assert np.all(np.diff(csr.indptr[b])[:-1] >= nbk.TABLE_RATIO * 20 * 10_001)
+    assert np.all(np.diff(indptr[b])[:-1] >= nbk.TABLE_RATIO * 20 * 10_001)
+    skewed = np.concatenate(([0], np.cumsum(np.r_[np.full(10, 10**6), np.ones(10**5)])))
+    b = nbk.block_bounds(10**5 + 10, 50, 2, skewed)  # rows with many values get own blocks
+    assert b[0] == 0 and b[-1] == 10**5 + 10 and np.all(np.diff(b) > 0)
 
 
 def test_large_enough_for_the_parallel_driver():
