@@ -44,7 +44,10 @@ def _naive_bayes(d4p, X):
     labels = np.arange(X.shape[0]) % 2
     model = d4p.multinomial_naive_bayes_training(2).compute(counts, labels).model
     d4p.multinomial_naive_bayes_training(2).compute(counts, labels, np.ones(X.shape[0]))
-    d4p.multinomial_naive_bayes_prediction(2).compute(counts, model)
+    d4p.multinomial_naive_bayes_prediction(
+        2, X.dtype.name.replace("float64", "double").replace("float32", "float"),
+        resultsToEvaluate="computeClassProbabilities|computeClassLogProbabilities",
+    ).compute(counts, model)
     if X.dtype == np.float64 and X.flags.c_contiguous:
         try:
             import scipy.sparse as sp

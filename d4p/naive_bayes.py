@@ -438,24 +438,34 @@ class multinomial_naive_bayes_prediction:
         log_probs = (np.empty((n, k), self._dtype) if "computeClassLogProbabilities" in want
                      else None)
         theta_t = np.ascontiguousarray(log_theta.T)
+        none = np.empty((0, 0), self._dtype)
         rows = max(64, _PREDICT_BLOCK_BYTES // (8 * max(X.shape[1], k, 1)))
-        for lo in range(0, n, rows):
-            block = X[lo:lo + rows]
-            if is_sparse(block):
-                jll = np.asarray(block @ theta_t)
-            else:
-                jll = np.asarray(block, dtype=np.float64) @ theta_t
-            jll += log_p
-            if not np.isfinite(jll).all():
-                check_finite(X, "data")  # names the row; overflow alone passes
-            if labels is not None:
-                labels[lo:lo + rows, 0] = np.argmax(jll, axis=1)
-            if probs is not None or log_probs is not None:
-                lp = _log_normalise(jll)
-                if log_probs is not None:
-                    log_probs[lo:lo + rows] = lp
-                if probs is not None:
-                    probs[lo:lo + rows] = np.exp(lp)
+
+        def predict_rows(start, stop):
+            for lo in range(start, stop, rows):
+                hi = min(lo + rows, stop)
+                block = X[lo:hi]
+                if is_sparse(block):
+                    jll = np.asarray(block @ theta_t)
+                else:
+                    jll = np.asarray(block, dtype=np.float64) @ theta_t
+                jll += log_p
+                if not np.isfinite(jll).all():
+                    check_finite(X, "data")  # names the row; overflow alone passes
+                if labels is not None:
+                    labels[lo:hi, 0] = np.argmax(jll, axis=1)
+                if probs is not None or log_probs is not None:
+                    nbk.log_normalise_rows(jll, none if log_probs is None else log_probs[lo:hi],
+                                           none if probs is None else probs[lo:hi])
+
+        # Contiguous parts of the rows on Python threads with single-threaded BLAS:
+        # OpenBLAS is slow on these tall-skinny products (see stats.CoMoments).
+        nparts = _parallel.thread_parts(n, rows)
+        if nparts == 1:
+            predict_rows(0, n)
+        else:
+            bounds = np.linspace(0, n, nparts + 1).astype(int)
+            _parallel.map_threads(lambda i: predict_rows(bounds[i], bounds[i + 1]), nparts)
         return classifier_prediction_result(prediction=labels, probabilities=probs,
                                             logProbabilities=log_probs)
 
@@ -475,10 +485,3 @@ class multinomial_naive_bayes_prediction:
                              f"nClasses is {k}")
         return log_theta, log_p.reshape(1, k)
 
-
-def _log_normalise(jll):
-    """``jll - logsumexp(jll)`` per row, stable for any magnitude."""
-    top = np.max(jll, axis=1, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    with np.errstate(divide="ignore"):
-        return jll - (top + np.log(np.sum(np.exp(jll - top), axis=1, keepdims=True)))

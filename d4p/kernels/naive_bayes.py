@@ -172,3 +172,31 @@ def counts_csr_parallel(data, indices, indptr, p, y, w, n_classes, bounds):
         parts[b] = table
         negatives[b] = m
     return _fold(parts, negatives)
+
+
+@njit(cache=True, nogil=True)
+def log_normalise_rows(jll, log_out, prob_out):
+    """Per row of the joint log-likelihoods ``jll`` (n, k): ``log_out = jll -
+    logsumexp(jll)`` and ``prob_out = exp(log_out)``, stable for any magnitude
+    (the row maximum is taken out before exponentiating).  Either output may be a
+    (0, 0) array, meaning "not wanted"."""
+    n, k = jll.shape
+    want_log = log_out.shape[0] == n and n > 0
+    want_prob = prob_out.shape[0] == n and n > 0
+    e = np.empty(k)
+    for i in range(n):
+        top = -np.inf
+        for c in range(k):
+            top = max(top, jll[i, c])
+        if not np.isfinite(top):
+            top = 0.0
+        total = 0.0
+        for c in range(k):
+            e[c] = np.exp(jll[i, c] - top)
+            total += e[c]
+        lse = top + np.log(total)
+        for c in range(k):
+            if want_log:
+                log_out[i, c] = jll[i, c] - lse
+            if want_prob:
+                prob_out[i, c] = e[c] / total
