@@ -111,17 +111,19 @@ def test_class_absent_everywhere_gets_smoothed_row():
     np.testing.assert_allclose(pred.probabilities.sum(1), 1, rtol=1e-14)
 
 
-@pytest.mark.parametrize("kind", ["int64", "float32", "F", "strided", "list", "pandas"])
+@pytest.mark.parametrize("kind", ["int64", "float32", "F", "strided", "list", "pandas",
+                                  "csr32", "coo"])
 def test_any_input_layout_and_label_form(kind):
     pd = pytest.importorskip("pandas")
     X, y = count_data(150, 4, 3, seed=7)
     expected = train(X, y, 3).LogTheta
     labels = {"int64": y, "float32": y.astype(np.float32), "F": y.reshape(-1, 1).astype(float),
               "strided": np.repeat(y.reshape(-1, 1), 2, 1)[:, 0], "list": y.tolist(),
-              "pandas": pd.Series(y)}[kind]
+              "pandas": pd.Series(y), "csr32": y, "coo": y.reshape(-1, 1)}[kind]
     data = {"int64": X.astype(np.int64), "float32": X.astype(np.float32),
             "F": np.asfortranarray(X), "strided": np.repeat(X, 2, axis=1)[:, ::2],
-            "list": X.tolist(), "pandas": pd.DataFrame(X)}[kind]
+            "list": X.tolist(), "pandas": pd.DataFrame(X),
+            "csr32": sp.csr_matrix(X.astype(np.float32)), "coo": sp.coo_matrix(X)}[kind]
     np.testing.assert_array_equal(train(data, labels, 3).LogTheta, expected)
 
 

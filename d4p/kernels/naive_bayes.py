@@ -12,9 +12,11 @@ where the stored values are), never on the thread count; every block is summed
 from zero in row order and the block tables are added in block order.  So the
 serial and the parallel driver give bitwise identical tables.  (Dense and CSR
 input give the same table bitwise when their blocks coincide, e.g. one block: a
-dense zero adds exactly nothing.)  Each block also counts the negative values it read, so the
-caller can reject negative counts without a second pass over the data (an integer
-count keeps the inner loop vectorised, where a running minimum would not be).
+dense zero adds exactly nothing.)
+
+Each block also counts the negative values it read, so the caller can reject
+negative counts without a second pass over the data (an integer count keeps the
+inner loop vectorised, where a running minimum would not be).
 """
 import numpy as np
 from numba import njit, prange
