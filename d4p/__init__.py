@@ -32,6 +32,11 @@ _LAZY = {
     "ridge_regression_model": "linear_model",
     "ridge_regression_prediction": "linear_model",
     "ridge_regression_prediction_result": "linear_model",
+    "multinomial_naive_bayes_training": "naive_bayes",
+    "multinomial_naive_bayes_training_result": "naive_bayes",
+    "multinomial_naive_bayes_model": "naive_bayes",
+    "multinomial_naive_bayes_prediction": "naive_bayes",
+    "classifier_prediction_result": "naive_bayes",
 }
 
 __all__ = [

@@ -35,7 +35,25 @@ def _algorithms(d4p):
             X[:, :2], d4p.linear_regression_training().compute(X[:, :2], X[:, 2]).model),
         lambda X: d4p.linear_regression_training(method="qrDense").compute(X[:, :2], X[:, 2]),
         lambda X: d4p.ridge_regression_training().compute(X[:, :2], X[:, 2]),
+        lambda X: _naive_bayes(d4p, X),
     ]
+
+
+def _naive_bayes(d4p, X):
+    counts = np.abs(X)
+    labels = np.arange(X.shape[0]) % 2
+    model = d4p.multinomial_naive_bayes_training(2).compute(counts, labels).model
+    d4p.multinomial_naive_bayes_training(2).compute(counts, labels, np.ones(X.shape[0]))
+    d4p.multinomial_naive_bayes_prediction(
+        2, X.dtype.name.replace("float64", "double").replace("float32", "float"),
+        resultsToEvaluate="computeClassProbabilities|computeClassLogProbabilities",
+    ).compute(counts, model)
+    if X.dtype == np.float64 and X.flags.c_contiguous:
+        try:
+            import scipy.sparse as sp
+        except ImportError:  # scipy is optional; the CSR kernels compile on first use
+            return
+        d4p.multinomial_naive_bayes_training(2).compute(sp.csr_matrix(counts), labels)
 
 
 def cache_is_warm():
