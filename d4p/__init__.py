@@ -22,6 +22,9 @@ _LAZY = {
     "low_order_moments_result": "low_order_moments",
     "covariance": "covariance",
     "covariance_result": "covariance",
+    **{name: "decomposition" for name in (
+        "qr", "qr_result", "svd", "svd_result", "pca", "pca_result", "pca_transform",
+        "pca_transform_result")},
 }
 
 __all__ = [
