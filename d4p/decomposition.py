@@ -899,8 +899,9 @@ class pca_transform:
                 raise ValueError(f"{name}: dataForTransform['eigenvalue'] has negative entries")
             M = M / _safe_scale(np.sqrt(ev))
         out = np.empty((n, k), dtype=self._dtype)
-        for lo, block in _blocks(X):
-            out[lo:lo + block.shape[0]] = block @ M if shift is None else (block - shift) @ M
+        with np.errstate(invalid="ignore", over="ignore"):  # non-finite data: reported below
+            for lo, block in _blocks(X):
+                out[lo:lo + block.shape[0]] = block @ M if shift is None else (block - shift) @ M
         check_finite(X, "data", sums=out.sum(axis=0, dtype=np.float64))
         return pca_transform_result(transformedData=out)
 
