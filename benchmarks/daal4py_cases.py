@@ -16,7 +16,33 @@ def covariance(daal, X):
     return daal.covariance().compute(X)
 
 
+def qr(daal, X):
+    return daal.qr().compute(X)
+
+
+def svd(daal, X):
+    return daal.svd().compute(X)
+
+
+def svd_values(daal, X):
+    return daal.svd(leftSingularMatrix="notRequired").compute(X)
+
+
+def pca_correlation(daal, X):
+    return daal.pca().compute(X)
+
+
+def pca_svd(daal, X):
+    # doScale=True: explained variances, as d4p reports (the same work either way)
+    return daal.pca(method="svdDense", doScale=True).compute(X)
+
+
 CASES = {
     "low_order_moments": low_order_moments,
     "covariance": covariance,
+    "qr": qr,
+    "svd": svd,
+    "svd_values": svd_values,
+    "pca_correlation": pca_correlation,
+    "pca_svd": pca_svd,
 }

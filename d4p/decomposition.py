@@ -35,9 +35,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _parallel
 from ._algorithm import (Agreement, as_fptype, check_bool, check_fptype, check_method,
                          columns_of, communicator, parse_flags, same_columns)
-from ._engine import current_comm
 from ._inputs import as_table, check_finite, is_sparse
 from ._results import Result
 from ._streaming import StreamingMixin
@@ -74,15 +74,34 @@ def _blas64(X):
             and (X.flags.c_contiguous or X.flags.f_contiguous))
 
 
+def _over_row_parts(n, p, fn):
+    """``[fn(lo, hi), ...]`` over contiguous parts of the rows, on as many Python
+    threads (each with single-threaded BLAS) as this rank may use: OpenBLAS
+    threads tall-skinny products poorly, independent streams use the cores well.
+    One part, in this thread, for small inputs and inside simulated ranks."""
+    nparts = _parallel.thread_parts(n, _block_rows(p))
+    bounds = np.linspace(0, n, nparts + 1).astype(int)
+    if nparts == 1:
+        return [fn(0, n)]
+    return _parallel.map_threads(lambda k: fn(bounds[k], bounds[k + 1]), nparts)
+
+
 def _gram(X):
-    """``XᵀX`` in float64 (a SYRK; blocked for float32, strided or sparse input)."""
-    if _blas64(X):
-        return X.T @ X
-    p = X.shape[1]
-    G = np.zeros((p, p))
-    for _, block in _blocks(X):
-        G += block.T @ block
-    return G
+    """``XᵀX`` in float64 (SYRKs; blocked for float32, strided or sparse input)."""
+    def part(lo, hi):
+        rows = X[lo:hi]
+        if _blas64(rows):
+            return rows.T @ rows
+        G = np.zeros((X.shape[1], X.shape[1]))
+        for _, block in _blocks(rows):
+            G += block.T @ block
+        return G
+
+    parts = _over_row_parts(X.shape[0], X.shape[1], part)
+    total = parts[0]
+    for G in parts[1:]:
+        total = total + G
+    return total
 
 
 def _product(A, M, dtype, inplace=False):
@@ -90,16 +109,24 @@ def _product(A, M, dtype, inplace=False):
     place in ``A`` when allowed (A float64 and M square)."""
     n, k = A.shape[0], M.shape[1]
     if inplace and A.dtype == np.float64 and dtype == np.float64 and M.shape[0] == k:
-        rows = _block_rows(k)
-        for lo in range(0, n, rows):
-            A[lo:lo + rows] = A[lo:lo + rows] @ M
+        def part(lo, hi):
+            rows = _block_rows(k)
+            for start in range(lo, hi, rows):
+                stop = min(start + rows, hi)
+                A[start:stop] = A[start:stop] @ M
+        _over_row_parts(n, k, part)
         return A
     out = np.empty((n, k), dtype=dtype)
-    if _blas64(A) and out.dtype == np.float64:
-        np.matmul(A, M, out=out)
-        return out
-    for lo, block in _blocks(A):
-        out[lo:lo + block.shape[0]] = block @ M
+
+    def part(lo, hi):
+        rows = A[lo:hi]
+        if _blas64(rows) and out.dtype == np.float64:
+            np.matmul(rows, M, out=out[lo:hi])
+            return
+        for start, block in _blocks(rows):
+            out[lo + start:lo + start + block.shape[0]] = block @ M
+
+    _over_row_parts(n, max(k, A.shape[1]), part)
     return out
 
 
@@ -158,6 +185,8 @@ def _r_from_gram(G, second_pass, householder, zero=None):
     otherwise.  Exactly-zero columns (zero diagonal in G), and those flagged in
     ``zero``, get zero rows and columns."""
     p = G.shape[0]
+    if not np.isfinite(G).all():  # non-finite data under assume_finite
+        return np.full((p, p), np.nan)
     keep = np.diag(G) > 0
     if zero is not None:
         keep &= ~zero
@@ -244,14 +273,21 @@ def _factor_local(X, want_q, keep_data):
 
 def _gram_of_product(X, cols, M, centre=None):
     """Gram matrix of ``(X[:, cols] - centre[cols]) @ M``, blocked."""
-    G = np.zeros((M.shape[1], M.shape[1]))
-    for _, block in _blocks(X):
-        block = block[:, cols]
-        if centre is not None:
-            block = block - centre[cols]
-        Y = block @ M
-        G += Y.T @ Y
-    return G
+    def part(lo, hi):
+        G = np.zeros((M.shape[1], M.shape[1]))
+        for _, block in _blocks(X[lo:hi]):
+            block = block[:, cols]
+            if centre is not None:
+                block = block - centre[cols]
+            Y = block @ M
+            G += Y.T @ Y
+        return G
+
+    parts = _over_row_parts(X.shape[0], X.shape[1], part)
+    total = parts[0]
+    for G in parts[1:]:
+        total = total + G
+    return total
 
 
 def _stack_locals(items, p):
@@ -313,7 +349,7 @@ def _flip_rows(V, U=None):
     return V * signs[:, None], (None if U is None else U * signs)
 
 
-def _dense_table(data, rank):
+def _dense_table(data, rank=None):
     X = as_table(data, rank=rank)
     return X.toarray() if is_sparse(X) else X
 
@@ -351,8 +387,8 @@ class _TSQRBase(StreamingMixin):
     def _want_q(self):
         raise NotImplementedError
 
-    def _local_partial(self, data, rank):
-        X = _dense_table(data, rank)
+    def _local_partial(self, data):
+        X = _dense_table(data)
         p = columns_of(X)
         if p is None:
             return None, None
@@ -532,8 +568,12 @@ class svd(_TSQRBase):
             R, Qs = _combine(comm, local.r, where)
         else:
             R = _combine_r(comm, local.r, where)
-        U_R, s, Vt = np.linalg.svd(R, full_matrices=False)
-        Vt, U_R = _flip_rows(Vt, U_R)
+        if np.isfinite(R).all():
+            U_R, s, Vt = np.linalg.svd(R, full_matrices=False)
+            Vt, U_R = _flip_rows(Vt, U_R)
+        else:  # non-finite data under assume_finite: NaN results, not a LinAlgError
+            k = R.shape[0]
+            U_R, s, Vt = np.full((k, k), np.nan), np.full(k, np.nan), np.full((k, R.shape[1]), np.nan)
         U = local.apply(Qs @ U_R, self._dtype, inplace=inplace) if self._left else None
         return svd_result(singularValues=as_fptype(s.reshape(1, -1), self._dtype),
                           rightSingularMatrix=as_fptype(Vt, self._dtype) if self._right else None,
@@ -808,6 +848,8 @@ def _check_matrix(data, name):
 
 
 def _eigh_descending(M):
+    if not np.isfinite(M).all():  # non-finite data under assume_finite
+        return np.full(M.shape[0], np.nan), np.full(M.shape, np.nan)
     values, vectors = np.linalg.eigh(M)
     return np.maximum(values[::-1], 0.0), vectors[:, ::-1].T
 
@@ -873,7 +915,7 @@ class pca_transform:
         pca_transform_result
         """
         name = self._name
-        X = as_table(data, rank=current_comm().rank)
+        X = as_table(data)
         V = np.asarray(as_table(eigenvectors, "eigenvectors", allow_sparse=False), np.float64)
         k0, p = V.shape
         n = X.shape[0]

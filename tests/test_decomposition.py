@@ -110,6 +110,24 @@ def test_qr_every_local_path_is_accurate(kappa):
     assert (np.abs(res.matrixR - numpy_r(X)) / scale).max() < 1e-15 * kappa * 10
 
 
+@pytest.mark.parametrize("kappa", [1e1, 1e4])
+def test_row_parts_on_threads_give_the_same_answer(monkeypatch, kappa):
+    """Large local inputs are split over Python threads (here forced to 3 parts)."""
+    X = conditioned(6000, 10, kappa, seed=4) + 1.0
+    X32 = X.astype(np.float32)
+    serial = [d4p.qr().compute(X), d4p.svd().compute(X32), d4p.pca(method="svdDense").compute(X),
+              d4p.svd(leftSingularMatrix="notRequired").compute(X)]
+    monkeypatch.setattr(dec._parallel, "thread_parts", lambda n, rows: 3)
+    threaded = [d4p.qr().compute(X), d4p.svd().compute(X32), d4p.pca(method="svdDense").compute(X),
+                d4p.svd(leftSingularMatrix="notRequired").compute(X)]
+    assert_close(threaded[0].matrixR, serial[0].matrixR, 1e-12)
+    assert_close(threaded[0].matrixQ, serial[0].matrixQ, 1e-10)
+    assert_close(threaded[1].leftSingularMatrix, serial[1].leftSingularMatrix, 1e-10)
+    assert_close(threaded[2].eigenvalues, serial[2].eigenvalues, 1e-12)
+    assert_close(threaded[3].singularValues, serial[3].singularValues, 1e-12)
+    assert_close(threaded[0].matrixQ @ threaded[0].matrixR, X, 1e-13)
+
+
 def test_qr_rank_deficient_and_zero_columns():
     X = data(200, 4)
     X = np.column_stack([X, X[:, 0] + X[:, 1], np.zeros(200)])
@@ -135,6 +153,9 @@ def test_sparse_input_is_densified():
     assert_close(res.matrixR, numpy_r(X.toarray()), 1e-12)
     p = d4p.pca(method="svdDense").compute(X)
     assert_close(p.eigenvalues, d4p.pca().compute(X.toarray()).eigenvalues)
+    few = sp.random(4, 6, density=0.7, format="csr", random_state=3)  # Householder blocks
+    assert_close(d4p.pca(method="svdDense").compute(few).eigenvalues,
+                 d4p.pca(method="svdDense").compute(few.toarray()).eigenvalues, 1e-12)
 
 
 # ---- svd, batch ----------------------------------------------------------------------------
@@ -184,7 +205,7 @@ def test_streaming_equals_one_shot_rows_in_order():
     X = data(1000, 5, shift=3.0)
     q, s, sr = d4p.qr(streaming=True), d4p.svd(streaming=True), \
         d4p.svd(leftSingularMatrix="notRequired", streaming=True)
-    for chunk in np.array_split(X, 7) + [np.empty((0, 5)), X[:0]]:
+    for chunk in np.array_split(X, 7) + [np.empty((0, 5)), X[:0], []]:
         assert q.compute(chunk) is None
         s.compute(chunk)
         sr.compute(chunk)
@@ -424,6 +445,26 @@ def test_pca_transform_checks():
     with pytest.raises(ValueError, match="inf at row 4, column 2"):
         d4p.pca_transform().compute(bad, V, {})
     assert d4p.pca_transform().compute(np.empty((0, 3)), V, {}).transformedData.shape == (0, 3)
+    assert d4p.pca_transform().compute([], V).transformedData.shape == (0, 3)
+    with pytest.raises(ValueError, match="negative"):
+        d4p.pca_transform().compute(X, V, {"variance": -np.ones(3)})
+    with pytest.raises(ValueError, match="negative"):
+        d4p.pca_transform().compute(X, V, {"eigenvalue": -np.ones(3)})
+    with pytest.raises(TypeError, match="must be a dict"):
+        d4p.pca_transform().compute(X, V, [np.zeros(3)])
+
+
+def test_assume_finite_gives_nan_results_not_errors():
+    X = data(50, 3)
+    X[3, 1] = np.nan
+    with d4p.config_context(assume_finite=True):
+        assert np.isnan(d4p.qr().compute(X).matrixR).any()
+        assert np.isnan(d4p.svd().compute(X).singularValues).all()
+        assert np.isnan(d4p.svd(leftSingularMatrix="notRequired").compute(X).singularValues).all()
+        for method in ("correlationDense", "svdDense"):
+            assert np.isnan(d4p.pca(method=method).compute(X).eigenvalues).all()
+        t = d4p.pca_transform().compute(X, np.eye(3)).transformedData
+        assert np.isnan(t[3, 1]) and np.isfinite(t[4]).all()
 
 
 # ---- results and constructors --------------------------------------------------------------
@@ -505,7 +546,7 @@ def test_distributed_qr_ill_conditioned_every_path():
 
 @spmd
 def test_distributed_svd_equals_batch():
-    X = data(257, 5, seed=6, shift=1.0)
+    X = data(40, 5, seed=6, shift=1.0)
     batch = d4p.svd().compute(X)
     for weights in (None, short_weights(d4p.num_procs())):
         rows = local_rows(X, weights)
@@ -575,7 +616,7 @@ def assert_pca_equal(res, batch, signs_fixed):
 
 @spmd
 def test_distributed_pca_equals_batch_every_parameter_honoured():
-    X = data(240, 6, seed=8, shift=10.0)
+    X = data(60, 6, seed=8, shift=10.0)
     X[:, 5] = 2.5  # a constant column
     for settings_ in PCA_SETTINGS:
         batch = d4p.pca(**settings_).compute(X)
