@@ -313,16 +313,20 @@ def _combine(comm, r_local, where):
     Returns the global R (k x p, non-negative diagonal, k = min(total rows, p)) and
     this rank's block of the small Q (k_i x k)."""
     rs = comm.gather(r_local, root=0)
+    result = None
     if comm.rank == 0:
         counts = [r.shape[0] for r in rs]
-        if sum(counts) == 0:
-            result = None
-        else:
+        try:
+            if sum(counts) == 0:
+                raise ValueError(f"{where}: no rows on any rank")
             Qs, R = _positive_diagonal(*np.linalg.qr(np.vstack(rs)))
-            result = (R, [Qs[lo:lo + k] for lo, k in zip(np.cumsum([0] + counts[:-1]), counts)])
-    result = comm.bcast(result if comm.rank == 0 else None, root=0)
-    if result is None:
-        raise ValueError(f"{where}: no rows on any rank")
+            starts = np.cumsum([0] + counts[:-1])
+            result = (R, [Qs[lo:lo + k] for lo, k in zip(starts, counts)])
+        except Exception as exc:  # noqa: BLE001 - every rank must hear of it
+            result = exc
+    result = comm.bcast(result, root=0)
+    if isinstance(result, Exception):
+        raise result
     R, blocks = result
     return R, blocks[comm.rank]
 
@@ -573,7 +577,8 @@ class svd(_TSQRBase):
             Vt, U_R = _flip_rows(Vt, U_R)
         else:  # non-finite data under assume_finite: NaN results, not a LinAlgError
             k = R.shape[0]
-            U_R, s, Vt = np.full((k, k), np.nan), np.full(k, np.nan), np.full((k, R.shape[1]), np.nan)
+            U_R, s, Vt = (np.full((k, k), np.nan), np.full(k, np.nan),
+                          np.full((k, R.shape[1]), np.nan))
         U = local.apply(Qs @ U_R, self._dtype, inplace=inplace) if self._left else None
         return svd_result(singularValues=as_fptype(s.reshape(1, -1), self._dtype),
                           rightSingularMatrix=as_fptype(Vt, self._dtype) if self._right else None,
@@ -666,7 +671,7 @@ def _safe_scale(std):
     return np.where(std > 0, std, 1.0)
 
 
-class pca(object):
+class pca:
     """Principal component analysis of the standardised columns (correlation PCA).
 
     Parameters
@@ -952,8 +957,8 @@ def _transform_entries(name, dft, p, k):
     if dft is None:
         return {}
     if not isinstance(dft, dict):
-        raise TypeError(f"{name}: dataForTransform must be a dict with keys {list(TRANSFORM_KEYS)}, "
-                        f"got {type(dft).__name__}")
+        raise TypeError(f"{name}: dataForTransform must be a dict with keys "
+                        f"{list(TRANSFORM_KEYS)}, got {type(dft).__name__}")
     unknown = set(dft) - set(TRANSFORM_KEYS)
     if unknown:
         raise ValueError(f"{name}: unexpected dataForTransform key(s) {sorted(unknown)}; "

@@ -11,7 +11,6 @@ import tempfile
 import numpy as np
 
 import d4p
-from d4p._engine import current_comm
 
 
 def main():
@@ -22,7 +21,6 @@ def main():
     os.makedirs(folder, exist_ok=True)
     pattern = os.path.join(folder, "part_{}.csv")
     np.savetxt(pattern.format(rank), np.array_split(data, size)[rank], delimiter=",")
-    current_comm().barrier()  # every file is written before anyone reads
 
     result = d4p.svd(distributed=True).compute(pattern)
     s, Vt, U_local = result.singularValues, result.rightSingularMatrix, result.leftSingularMatrix
