@@ -34,6 +34,25 @@ def linear_regression_qr(daal, X):
 def linear_regression_prediction(daal, X):
     model = linear_regression(daal, X[:1000])
     return daal.linear_regression_prediction().compute(X, model).prediction
+def qr(daal, X):
+    return daal.qr().compute(X)
+
+
+def svd(daal, X):
+    return daal.svd().compute(X)
+
+
+def svd_values(daal, X):
+    return daal.svd(leftSingularMatrix="notRequired").compute(X)
+
+
+def pca_correlation(daal, X):
+    return daal.pca().compute(X)
+
+
+def pca_svd(daal, X):
+    # doScale=True: explained variances, as d4p reports (the same work either way)
+    return daal.pca(method="svdDense", doScale=True).compute(X)
 
 
 CASES = {
@@ -43,4 +62,9 @@ CASES = {
     "ridge_regression": ridge_regression,
     "linear_regression_qr": linear_regression_qr,
     "linear_regression_prediction": linear_regression_prediction,
+    "qr": qr,
+    "svd": svd,
+    "svd_values": svd_values,
+    "pca_correlation": pca_correlation,
+    "pca_svd": pca_svd,
 }

@@ -37,6 +37,9 @@ _LAZY = {
     "multinomial_naive_bayes_model": "naive_bayes",
     "multinomial_naive_bayes_prediction": "naive_bayes",
     "classifier_prediction_result": "naive_bayes",
+    **{name: "decomposition" for name in (
+        "qr", "qr_result", "svd", "svd_result", "pca", "pca_result", "pca_transform",
+        "pca_transform_result")},
 }
 
 __all__ = [
