@@ -5,7 +5,7 @@ The pattern each algorithm's ``compute`` follows, top to bottom::
 
     comm = communicator(self.distributed)
     with Agreement(comm, "covariance.compute") as step:    # local work; a failure
-        X = as_table(data, rank=comm.rank)                   # on any rank becomes
+        X = as_table(data)                                   # on any rank becomes
         partial = CoMoments.from_data(X)                     # the same error on
         step.info = columns_of(X)                            # every rank
     p = same_columns(step.infos, ...)                       # agreed, so no one waits

@@ -41,7 +41,7 @@ from ._algorithm import (Agreement, as_fptype, check_bool, check_fptype, check_m
 from ._inputs import as_table, check_finite, is_sparse
 from ._results import Result
 from ._streaming import StreamingMixin
-from .stats import CoMoments, mean_difference
+from .stats import CentredR, CoMoments, triangular_factor
 
 #: Cholesky QR acceptance limits on the condition number of the equilibrated R.
 KAPPA_ONE_PASS_Q = 1e2   # one pass: Q orthonormal to ~kappa² u ~ 1e-12
@@ -353,8 +353,8 @@ def _flip_rows(V, U=None):
     return V * signs[:, None], (None if U is None else U * signs)
 
 
-def _dense_table(data, rank=None):
-    X = as_table(data, rank=rank)
+def _dense_table(data):
+    X = as_table(data)
     return X.toarray() if is_sparse(X) else X
 
 
@@ -424,7 +424,7 @@ class _TSQRBase(StreamingMixin):
         comm = communicator(self.distributed)
         where = f"{self._name}.compute"
         with Agreement(comm, where) as step:
-            X = _dense_table(data, comm.rank)
+            X = _dense_table(data)
             local = _factor_local(X, self._want_q(), keep_data=True)
             step.info = columns_of(X)
         p = same_columns(step.infos, where, comm.size)
@@ -588,63 +588,34 @@ class svd(_TSQRBase):
 # ---- pca ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CentredR:
-    """Mean and R factor of the centred rows of ``n`` rows:
-    ``rᵀr = (X - mean)ᵀ (X - mean)``, r upper triangular (k x p, k <= p).
+def _local_centred_r(X):
+    """This rank's :class:`d4p.stats.CentredR` for pca ``svdDense``.
 
-    Mergeable: ``empty(p)`` is the identity and ``merge`` uses
-    ``r = qr([r_a; r_b; sqrt(n_a n_b / n) (mean_b - mean_a)ᵀ])``.  The mean is
-    carried as ``origin + offset`` as in :class:`d4p.stats.CoMoments`.
+    Faster than the statistic's own Householder constructor on well-conditioned
+    data: the centred cross-products (one pass, see CoMoments) and their Cholesky
+    factor, with a second pass (CholeskyQR2) or Householder QR of the centred row
+    blocks when the conditioning asks for it.  Non-finite data give a NaN ``r``
+    (the caller reports them).
     """
+    n, p = X.shape
+    c = CoMoments.from_data(X)
+    if n == 0:
+        return CentredR.empty(p)
+    if not np.isfinite(c.sum).all():
+        return CentredR(n, c.origin, c.offset, np.full((p, p), np.nan))
+    mean = c.mean
+    const = constant_columns(np.diag(c.cross), n, mean)
 
-    n: int
-    origin: np.ndarray
-    offset: np.ndarray  # mean = origin + offset
-    r: np.ndarray
+    def householder():
+        return _householder_r(X, centre=mean, zero=const)
 
-    @property
-    def mean(self):
-        return self.origin + self.offset
-
-    @classmethod
-    def empty(cls, p):
-        return cls(0, np.zeros(p), np.zeros(p), np.zeros((0, p)))
-
-    @classmethod
-    def from_data(cls, X):
-        """Centred R of a dense or CSR block: centred cross-products (one pass, see
-        CoMoments), their Cholesky factor when well conditioned, else a second
-        pass (CholeskyQR2) or Householder QR of the centred row blocks.  Non-finite
-        data give a NaN ``r`` (the caller reports them)."""
-        n, p = X.shape
-        c = CoMoments.from_data(X)
-        if n == 0:
-            return cls.empty(p)
-        if not np.isfinite(c.sum).all():
-            return cls(n, c.origin, c.offset, np.full((p, p), np.nan))
-        mean = c.mean
-        const = constant_columns(np.diag(c.cross), n, mean)
-
-        def householder():
-            return _householder_r(X, centre=mean, zero=const)
-
-        if n <= p:
-            r = householder()
-        else:
-            r = _r_from_gram(c.cross, lambda cols, Ri: _gram_of_product(X, cols, Ri, mean),
-                             householder, zero=const)
-        return cls(n, c.origin, c.offset, r)
-
-    def merge(self, other):
-        if other.n == 0:
-            return self
-        if self.n == 0:
-            return other
-        n = self.n + other.n
-        delta = mean_difference(self, other)
-        stacked = np.vstack([self.r, other.r, np.sqrt(self.n * other.n / n) * delta])
-        return CentredR(n, self.origin, self.offset + delta * (other.n / n), _qr_r(stacked))
+    if n <= p:
+        r = householder()
+    else:
+        r = _r_from_gram(c.cross, lambda cols, Ri: _gram_of_product(X, cols, Ri, mean),
+                         householder, zero=const)
+    # The statistic's form: (p, p), non-negative diagonal, zero rows when n < p.
+    return CentredR(n, c.origin, c.offset, triangular_factor(r, p))
 
 
 PCA_METHODS = ("correlationDense", "defaultDense", "svdDense")
@@ -767,8 +738,8 @@ class pca:
                                        "correlation" if correlation is not None else "data")
                 step.info = matrix.shape[1]
             else:
-                X = as_table(data, rank=comm.rank)
-                partial = (CentredR if self._svd else CoMoments).from_data(X)
+                X = as_table(data)
+                partial = _local_centred_r(X) if self._svd else CoMoments.from_data(X)
                 check_finite(X, "data", sums=partial.mean)
                 step.info = columns_of(X)
         p = same_columns(step.infos, where, comm.size)

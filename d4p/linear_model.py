@@ -24,14 +24,12 @@ The ``*_prediction`` classes compute ``X @ Beta[:, 1:].T + Beta[:, 0]`` on the
 caller's rows; they need no communication, so any rank may predict its own rows
 with the (global) model.
 """
-import os
 import warnings
 
 import numpy as np
 
 from ._algorithm import (Agreement, as_fptype, check_bool, check_fptype, check_method,
                          columns_of, communicator, raise_on_all, same_columns)
-from ._engine import current_comm
 from ._inputs import as_table, check_finite, is_sparse
 from ._results import Result
 from .stats import CentredR, CoMoments
@@ -145,7 +143,7 @@ class _RegressionTraining:
         comm = communicator(self.distributed)
         where = f"{self._name}.compute"
         with Agreement(comm, where) as step:
-            partial, shape = self._local(data, dependentVariables, comm.rank)
+            partial, shape = self._local(data, dependentVariables)
             step.info = shape
         return self._merge_and_solve(comm, where, step.infos, partial, shape)
 
@@ -164,10 +162,10 @@ class _RegressionTraining:
 
     # ---- steps ----
 
-    def _local(self, data, dependentVariables, rank):
+    def _local(self, data, dependentVariables):
         """This rank's statistic and its (p, k) (None for an input of no shape)."""
-        X = as_table(data, "data", rank=rank)
-        Y = as_table(dependentVariables, "dependentVariables", rank=rank)
+        X = as_table(data, "data")
+        Y = as_table(dependentVariables, "dependentVariables")
         if is_sparse(Y):
             Y = Y.toarray()
         if X.shape[0] != Y.shape[0]:
@@ -190,8 +188,7 @@ class _RegressionTraining:
         return stat, shape
 
     def _stream_chunk(self, data, dependentVariables):
-        rank = communicator(self.distributed).rank
-        partial, shape = self._local(data, dependentVariables, rank)
+        partial, shape = self._local(data, dependentVariables)
         if partial is None:
             return None  # an empty chunk of no shape
         if self._stream_shape is not None and shape != self._stream_shape:
@@ -473,9 +470,8 @@ class _RegressionPrediction:
         if not isinstance(model, linear_regression_model):
             raise TypeError(f"{self._name}: model must be a linear_regression_model or "
                             f"ridge_regression_model, got {type(model).__name__}")
-        rank = current_comm().rank if isinstance(data, (str, os.PathLike)) else 0
-        X = as_table(data, "data", rank=rank)
-        p, k = model.NumberOfFeatures, model.NumberOfResponses
+        X = as_table(data, "data")
+        p = model.NumberOfFeatures
         if X.shape == (0, 0):
             X = np.empty((0, p))
         if X.shape[1] != p:

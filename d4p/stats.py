@@ -255,13 +255,13 @@ class CentredR:
                 origin, offset = block_sum / nb, residual / nb
                 block -= offset  # now centred to rounding level on origin + offset
                 if total.n == 0:
-                    total = cls(nb, origin, offset, _triangular_factor(block, m))
+                    total = cls(nb, origin, offset, triangular_factor(block, m))
                     continue
                 n_ab = total.n + nb
                 delta = (origin - total.origin) + (offset - total.offset)
                 buf[:m] = total.r
                 buf[m + nb] = delta * np.sqrt(total.n * nb / n_ab)
-                r = _triangular_factor(buf[:m + nb + 1], m)
+                r = triangular_factor(buf[:m + nb + 1], m)
                 total = cls(n_ab, total.origin, total.offset + delta * (nb / n_ab), r)
         return total
 
@@ -274,17 +274,17 @@ class CentredR:
         delta = mean_difference(self, other)
         stacked = np.vstack([self.r, other.r, delta * np.sqrt(self.n * other.n / n)])
         return CentredR(n, self.origin, self.offset + delta * (other.n / n),
-                        _triangular_factor(stacked, self.r.shape[0]))
+                        triangular_factor(stacked, self.r.shape[0]))
 
     def uncentred(self):
         """The (m, m) R of the raw rows: ``RᵀR = Zᵀ Z`` (no centring)."""
         if self.n == 0:
             return self.r.copy()
-        return _triangular_factor(np.vstack([self.r, np.sqrt(self.n) * self.mean]),
+        return triangular_factor(np.vstack([self.r, np.sqrt(self.n) * self.mean]),
                                   self.r.shape[0])
 
 
-def _triangular_factor(A, m):
+def triangular_factor(A, m):
     """R of the QR of ``A`` (rows, m), as (m, m) with a non-negative diagonal."""
     if A.shape[0] == 0:
         return np.zeros((m, m))
