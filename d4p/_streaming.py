@@ -1,4 +1,5 @@
-"""Streaming mode shared by the algorithms that support it.
+"""The compute/finalize flow of algorithms built on one mergeable statistic,
+and their streaming mode.
 
 ``compute(chunk)`` validates the chunk and folds its partial statistics into the
 running partial on this rank, without any communication (ranks may stream
@@ -7,12 +8,28 @@ partial as it was.  ``finalize()`` is collective when ``distributed=True``: the
 ranks agree on the column count, merge their partials and finalize.
 
 An algorithm using the mixin provides ``_name``, ``_local_partial(data) ->
-(partial, p)``, ``_empty(p)``, ``_merge(a, b)`` and ``_finalize(total)``.
+(partial, p)``, ``_empty(p)``, ``_merge(a, b)`` and ``_finalize(total)``;
+``_compute_merged(data)`` is then its whole non-streaming ``compute``.
 """
 from ._algorithm import Agreement, communicator, same_columns
 
 
 class StreamingMixin:
+    def _compute_merged(self, data):
+        """validate and reduce locally → agree → merge up the tree → finalize."""
+        comm = communicator(self.distributed)
+        where = f"{self._name}.compute"
+        with Agreement(comm, where) as step:
+            partial, step.info = self._local_partial(data)
+        return self._reduce(comm, where, step, partial)
+
+    def _reduce(self, comm, where, step, partial):
+        """Merge every rank's partial once they agreed; ranks whose table had no
+        shape (an empty list) contribute the identity."""
+        p = same_columns(step.infos, where, comm.size)
+        partial = partial if step.info == p else self._empty(p)
+        return self._finalize(comm.tree_reduce(partial, self._merge))
+
     def _reset_stream(self):
         self._partial = None
         self._stream_p = None
@@ -38,6 +55,4 @@ class StreamingMixin:
         where = f"{self._name}.finalize"
         with Agreement(comm, where) as step:
             step.info = self._stream_p
-        p = same_columns(step.infos, where, comm.size)
-        partial = self._partial if self._stream_p == p else self._empty(p)
-        return self._finalize(comm.tree_reduce(partial, self._merge))
+        return self._reduce(comm, where, step, self._partial)

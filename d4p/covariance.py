@@ -9,8 +9,8 @@ covariance and ``.correlation`` the correlation.
 """
 import numpy as np
 
-from ._algorithm import (Agreement, as_fptype, check_bool, check_fptype, check_method,
-                         columns_of, communicator, parse_flags, same_columns)
+from ._algorithm import (as_fptype, check_bool, check_fptype, check_method, columns_of,
+                         parse_flags)
 from ._inputs import as_table, check_finite
 from ._results import Result
 from ._streaming import StreamingMixin
@@ -90,16 +90,9 @@ class covariance(StreamingMixin):
         """
         if self.streaming:
             return self._stream_chunk(data)
-        comm = communicator(self.distributed)
-        with Agreement(comm, f"{self._name}.compute") as step:
-            partial, p = _local_comoments(data)
-            step.info = p
-        p = same_columns(step.infos, f"{self._name}.compute", comm.size)
-        partial = partial if step.info == p else CoMoments.empty(p)
-        total = comm.tree_reduce(partial, CoMoments.merge)
-        return self._finalize(total)
+        return self._compute_merged(data)
 
-    # streaming hooks used by StreamingMixin
+    # hooks of the compute/streaming flow (StreamingMixin)
     _local_partial = staticmethod(_local_comoments)
     _empty = staticmethod(CoMoments.empty)
     _merge = staticmethod(CoMoments.merge)

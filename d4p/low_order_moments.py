@@ -5,8 +5,8 @@ a tree of ranks → finalize into the ten daal4py result arrays.
 """
 import numpy as np
 
-from ._algorithm import (Agreement, as_fptype, check_bool, check_fptype, check_method,
-                         columns_of, communicator, parse_flags, same_columns)
+from ._algorithm import (as_fptype, check_bool, check_fptype, check_method, columns_of,
+                         parse_flags)
 from ._inputs import as_table, check_finite
 from ._results import Result
 from ._streaming import StreamingMixin
@@ -103,16 +103,9 @@ class low_order_moments(StreamingMixin):
         """
         if self.streaming:
             return self._stream_chunk(data)
-        comm = communicator(self.distributed)
-        with Agreement(comm, f"{self._name}.compute") as step:
-            partial, p = _local_moments(data)
-            step.info = p
-        p = same_columns(step.infos, f"{self._name}.compute", comm.size)
-        partial = partial if step.info == p else Moments.empty(p)
-        total = comm.tree_reduce(partial, Moments.merge)
-        return self._finalize(total)
+        return self._compute_merged(data)
 
-    # streaming hooks used by StreamingMixin
+    # hooks of the compute/streaming flow (StreamingMixin)
     _local_partial = staticmethod(_local_moments)
     _empty = staticmethod(Moments.empty)
     _merge = staticmethod(Moments.merge)
