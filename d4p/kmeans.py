@@ -639,26 +639,37 @@ class _LloydPass:
 
     def _run(self, Cc, work):
         """Run ``work(group index, lo, hi, bufs, Cc, cn)`` over all groups, on
-        ``_parallel.thread_parts`` threads taking groups in turn, each with
-        single-threaded BLAS (the parallelism is over blocks; a multi-threaded GEMM
-        on a block this small only adds synchronisation)."""
+        ``nparts`` threads taking groups in turn.  Call inside
+        :func:`_single_threaded_blas` (the parallelism is over blocks; a
+        multi-threaded GEMM on a block this small only adds synchronisation)."""
         Cc = np.ascontiguousarray(Cc, dtype=self.dtype)
         C64 = Cc.astype(np.float64)
         cn = np.einsum("ij,ij->i", C64, C64).astype(self.dtype)
         queue = iter(range(len(self.groups)))
         lock = threading.Lock()
+        errors = []
 
-        def part(_):
-            bufs = self._buffers()
-            while True:
-                with lock:
-                    g = next(queue, None)
-                if g is None:
-                    return
-                lo, hi = self.groups[g]
-                work(g, lo, hi, bufs, Cc, cn)
+        def part():
+            try:
+                bufs = self._buffers()
+                while True:
+                    with lock:
+                        g = next(queue, None)
+                    if g is None:
+                        return
+                    lo, hi = self.groups[g]
+                    work(g, lo, hi, bufs, Cc, cn)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+                errors.append(exc)
 
-        _parallel.map_threads(part, self.nparts)
+        helpers = [threading.Thread(target=part) for _ in range(self.nparts - 1)]
+        for t in helpers:
+            t.start()
+        part()
+        for t in helpers:
+            t.join()
+        if errors:
+            raise errors[0]
 
     # -- the passes ------------------------------------------------------------------------
     def accumulate(self, Cc):
@@ -690,6 +701,13 @@ class _LloydPass:
 
         self._run(Cc, work)
         return labels, dist
+
+
+def _single_threaded_blas():
+    """BLAS on one thread for a whole ``kmeans.compute`` (set once, not per pass)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _farthest(comm, rows, dist, labels, count):
@@ -822,8 +840,9 @@ class kmeans:
         rows = _Rows(X, p, g0)
         want_labels = self.assignFlag or "computeAssignments" in self._results
         want_objective = "computeExactObjectiveFunction" in self._results
-        C, iterations, labels, objective = self._lloyd(comm, rows, C0, want_labels or
-                                                       want_objective)
+        with _single_threaded_blas():
+            C, iterations, labels, objective = self._lloyd(comm, rows, C0, want_labels or
+                                                           want_objective)
         return kmeans_result(
             centroids=(as_fptype(C, self._dtype) if "computeCentroids" in self._results
                        else None),
