@@ -126,13 +126,14 @@ class _Rows:
 
     SPARSE_BLOCK_BYTES = 4 << 20
 
-    def __init__(self, X, p, g0):
+    def __init__(self, X, p, g0, total=None):
         if not is_sparse(X) and X.shape[0] == 0:
             X = np.empty((0, p))
         self.X = X
         self.n = X.shape[0]
         self.p = p
         self.g0 = g0
+        self.total = self.n if total is None else total  # rows on all ranks
         self.sparse = is_sparse(X)
 
     def blocks(self):
@@ -351,6 +352,19 @@ def _draw(comm, rows, mind, keys, seed, step, fallback_tag, uniform_race=False,
     return idx, vals
 
 
+def _first_centre(comm, rows, mind, seed, tag, row_w=_NO_FLOAT):
+    """The first centre: a uniform row, ``g = floor(u * N)`` from one draw (no pass
+    over the data), or drawn in proportion to ``row_w`` when weighted."""
+    if row_w.size:
+        first = np.array([_stream_key(seed, tag, 0, 0)], dtype=np.uint64)
+        _, vals = _draw(comm, rows, mind, first, seed, 0, _TAG_FALLBACK, uniform_race=True,
+                        row_w=row_w)
+        return vals[0]
+    u = kk.uniform(_stream_key(seed, tag, 0, 0), 0)
+    g = min(rows.total - 1, int(u * rows.total))
+    return _fetch_rows(comm, rows, [g])[0]
+
+
 def _plus_plus(comm, rows, k, ntrials, seed, tag, row_w=_NO_FLOAT, check=None):
     """Greedy k-means++ (``ntrials`` candidates per step after the first).
 
@@ -361,10 +375,7 @@ def _plus_plus(comm, rows, k, ntrials, seed, tag, row_w=_NO_FLOAT, check=None):
     if k == 1 and check is not None:  # no pass over the data: check it directly
         with Agreement(comm, check):
             _check_finite_fast(rows.X)
-    first = np.array([_stream_key(seed, tag, 0, 0)], dtype=np.uint64)
-    _, vals = _draw(comm, rows, mind, first, seed, 0, _TAG_FALLBACK, uniform_race=True,
-                    row_w=row_w)
-    centres[0] = vals[0]
+    centres[0] = _first_centre(comm, rows, mind, seed, tag, row_w)
     for s in range(1, k):
         keys = np.array([_stream_key(seed, tag, s, t) for t in range(ntrials)],
                         dtype=np.uint64)
@@ -385,9 +396,7 @@ def _parallel_plus(comm, rows, k, ell, nrounds, seed, where):
     The first pass over the data also checks it for non-finite values."""
     mind = np.full(rows.n, np.inf)
     nearest = np.zeros(rows.n, dtype=np.int64)
-    first = np.array([_stream_key(seed, _TAG_PLUSPLUS, 0, 0)], dtype=np.uint64)
-    _, vals = _draw(comm, rows, mind, first, seed, 0, _TAG_FALLBACK, uniform_race=True)
-    cands = [vals[0:1]]
+    cands = [_first_centre(comm, rows, mind, seed, _TAG_PLUSPLUS)[None]]
     pending = cands[0]  # candidates not yet folded into mind/nearest
     ncand = 0
     for r in range(1, nrounds + 1):
@@ -571,7 +580,7 @@ class kmeans_init:
                                          probe=kind not in ("plusPlus", "parallelPlus"))
         k = self.nClusters
         _too_few_rows(total, k, where, comm.size)
-        rows = _Rows(X, p, g0)
+        rows = _Rows(X, p, g0, total)
         if kind in ("default", "deterministic"):
             C = _fetch_rows(comm, rows, np.arange(k))
         elif kind == "random":

@@ -79,6 +79,14 @@ def draw(seed, tag, step, ntrials, weights, row_w=None):
     return picks
 
 
+def first_row(n, seed, tag, row_w=None):
+    """The first centre: floor(u * n) for one uniform u, or a weighted draw."""
+    if row_w is not None:
+        return draw(seed, tag, 0, 1, np.ones(n), row_w)[0]
+    u = uniforms(stream_key(seed, tag, 0, 0), 1)[0]
+    return min(n - 1, int(u * n))
+
+
 def deterministic(X, k):
     return np.asarray(X[:k], dtype=np.float64)
 
@@ -93,8 +101,7 @@ def plus_plus(X, k, ntrials=1, seed=777777, tag=TAG_PLUSPLUS, row_w=None):
     X = np.asarray(X, dtype=np.float64)
     n = X.shape[0]
     mind = np.full(n, np.inf)
-    first = draw(seed, tag, 0, 1, np.ones(n), row_w)[0]
-    centres = [X[first]]
+    centres = [X[first_row(n, seed, tag, row_w)]]
     for s in range(1, k):
         mind = np.minimum(mind, sqdist(X, centres[-1]))
         picks = draw(seed, tag, s, ntrials, mind, row_w)
@@ -115,7 +122,7 @@ def parallel_plus(X, k, factor=0.5, rounds=5, seed=777777):
     ell = factor * k
     mind = np.full(n, np.inf)
     nearest = np.zeros(n, dtype=np.int64)
-    cands = [X[draw(seed, TAG_PLUSPLUS, 0, 1, np.ones(n))[0]]]
+    cands = [X[first_row(n, seed, TAG_PLUSPLUS)]]
     done = 0
 
     def fold(upto):

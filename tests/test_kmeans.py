@@ -401,16 +401,16 @@ def test_agrees_with_scikit_learn_lloyd(dataset):
 
 
 def test_exact_ties_go_to_the_lower_cluster():
-    from sklearn import datasets
-
-    X = datasets.load_digits().data
-    C0 = d4p.kmeans_init(10, method="plusPlusDense", seed=3).compute(X).centroids
-    D = np.sort(np.stack([nk.sqdist(X, c) for c in C0], axis=1), axis=1)
-    assert (D[:, 0] == D[:, 1]).sum() > 0  # rows equidistant from two centroids
-    assert_lloyd(d4p.kmeans(10, 300).compute(X, C0), X, C0, 300)
+    # Rows exactly between two centroids (with values whose products are exact):
+    # the lower cluster index wins, as in oneDAL.
     X = np.array([[0.0], [1.0], [2.0], [3.0]])
     res = d4p.kmeans(2, 0).compute(X, [[0.5], [1.5]])
     np.testing.assert_array_equal(res.assignments.ravel(), [0, 0, 1, 1])
+    grid = np.array([[x, y] for x in range(-2, 3) for y in range(-2, 3)], dtype=float)
+    C0 = np.array([[-1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    res = d4p.kmeans(4, 0).compute(grid, C0)
+    np.testing.assert_array_equal(res.assignments.ravel(), nk.lloyd(grid, C0, 0)[1])
+    assert res.assignments[12, 0] == 0  # the origin is equidistant from all four
 
 
 def test_results_to_evaluate_and_assign_flag():
