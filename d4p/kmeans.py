@@ -6,9 +6,10 @@ initialisation method gives the same centroids, in the same order, for any
 number of ranks and any split of the rows:
 
 * ``randomDense``: the k rows with the smallest uniform keys, in key order.
-* ``plusPlusDense``: D² sampling by exponential races (key ``-log(u)/D²``, the
-  smallest global key wins), greedy with ``nTrials`` candidates per step; trial
-  potentials are exact sums (Shewchuk partials combined with ``math.fsum``).
+* ``plusPlusDense``: the first centre is row ``floor(u * N)``; then D² sampling by
+  exponential races (key ``-log(u)/D²``, the smallest global key wins), greedy
+  with ``nTrials`` candidates per step; trial potentials are exact sums (Shewchuk
+  partials combined with ``math.fsum``).
 * ``parallelPlusDense``: k-means‖ (Bahmani et al. 2012) with the sampling
   threshold ``ell * D² / phi`` using the exact, correctly rounded cost ``phi``;
   the candidates are weighted by the rows closest to them and reduced to k

@@ -1,10 +1,10 @@
 """Kernels for ``kmeans_init`` and ``kmeans``.
 
 Randomness
-    A counter-based hash: ``uniform(key, g)`` mixes a stream key (seed, method
-    tag, step, trial) with the *global* row index ``g`` through splitmix64's
-    finaliser.  A row's random number is therefore the same whichever rank holds
-    it and however the rows are split.
+    A counter-based hash: ``uniform(key, g)`` is output ``g`` (the *global* row
+    index) of SplitMix64 seeded with a stream key mixed from (seed, method tag,
+    step, trial).  A row's random number is therefore the same whichever rank
+    holds it and however the rows are split.
 
 Weighted sampling
     An exponential race (Efraimidis & Spirakis 2006): row ``i`` draws
