@@ -55,6 +55,19 @@ def pca_svd(daal, X):
     return daal.pca(method="svdDense", doScale=True).compute(X)
 
 
+def kmeans_plusplus(daal, X):
+    return daal.kmeans_init(10, method="plusPlusDense").compute(X).centroids
+
+
+def kmeans_parallelplus(daal, X):
+    return daal.kmeans_init(10, method="parallelPlusDense").compute(X).centroids
+
+
+def kmeans_lloyd(daal, X):
+    return daal.kmeans(10, 50, accuracyThreshold=0.0).compute(
+        X, inputs.kmeans_start(X)).centroids
+
+
 CASES = {
     "low_order_moments": low_order_moments,
     "covariance": covariance,
@@ -67,4 +80,7 @@ CASES = {
     "svd_values": svd_values,
     "pca_correlation": pca_correlation,
     "pca_svd": pca_svd,
+    "kmeans_plusplus": kmeans_plusplus,
+    "kmeans_parallelplus": kmeans_parallelplus,
+    "kmeans_lloyd": kmeans_lloyd,
 }

@@ -19,3 +19,9 @@ def regression_response(X):
         w = np.linspace(-1.0, 1.0, X.shape[1])
         _RESPONSES[key] = (X @ w + 0.5 * np.sin(7.0 * X[:, 0]))[:, None]
     return _RESPONSES[key]
+
+
+def kmeans_start(X, k=10):
+    """Starting centroids of the k-means cases: the first k rows (50 Lloyd
+    iterations on make_data do not converge from there)."""
+    return np.ascontiguousarray(X[:k])

@@ -40,6 +40,9 @@ _LAZY = {
     **{name: "decomposition" for name in (
         "qr", "qr_result", "svd", "svd_result", "pca", "pca_result", "pca_transform",
         "pca_transform_result")},
+    **{name: "kmeans" for name in (
+        "kmeans_init", "kmeans_init_result", "kmeans", "kmeans_result", "engines_mt19937",
+        "engines_mt2203", "engines_mcg59", "engines_mrg32k3a", "engines_philox4x32x10")},
 }
 
 __all__ = [
@@ -54,9 +57,14 @@ def __getattr__(name):
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'd4p' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+    loaded = importlib.import_module(f".{module}", __name__)
+    # Bind every public name of that module (later look-ups skip this function).
+    # All of them, because loading d4p/kmeans.py has just set d4p.kmeans to the
+    # module; the class of the same name must replace it.
+    for public, where in _LAZY.items():
+        if where == module:
+            globals()[public] = getattr(loaded, public)
+    return globals()[name]
 
 
 def __dir__():

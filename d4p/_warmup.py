@@ -36,7 +36,19 @@ def _algorithms(d4p):
         lambda X: d4p.linear_regression_training(method="qrDense").compute(X[:, :2], X[:, 2]),
         lambda X: d4p.ridge_regression_training().compute(X[:, :2], X[:, 2]),
         lambda X: _naive_bayes(d4p, X),
+        lambda X: _kmeans(d4p, X),
     ]
+
+
+def _kmeans(d4p, X):
+    for method in ("defaultDense", "randomDense", "plusPlusDense", "parallelPlusDense"):
+        d4p.kmeans_init(4, method=method).compute(X)
+    d4p.kmeans_init(4, method="plusPlusDense", nTrials=3).compute(X)
+    fptype = "float" if X.dtype == np.float32 else "double"
+    d4p.kmeans(4, 3, fptype).compute(X, X[:4])
+    import importlib
+
+    importlib.import_module("d4p.kmeans")._warm(X)  # the parallel kernels
 
 
 def _naive_bayes(d4p, X):

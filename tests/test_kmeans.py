@@ -1,0 +1,621 @@
+"""kmeans_init and kmeans: exact references, rank-count invariance, scikit-learn, errors."""
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import d4p
+import naive_kmeans as nk
+from spmd import local_rows, spmd
+
+INIT_METHODS = ("defaultDense", "randomDense", "plusPlusDense", "parallelPlusDense")
+ENGINES = (d4p.engines_mt19937, d4p.engines_mt2203, d4p.engines_mcg59, d4p.engines_mrg32k3a,
+           d4p.engines_philox4x32x10)
+
+
+def blobs(n=400, p=3, centers=4, seed=0, spread=1.0):
+    rng = np.random.default_rng(seed)
+    means = rng.uniform(-10, 10, size=(centers, p))
+    labels = rng.integers(0, centers, size=n)
+    return means[labels] + spread * rng.normal(size=(n, p))
+
+
+def init_params(method, k=5, seed=3, **extra):
+    return dict(nClusters=k, method=method, seed=seed, **extra)
+
+
+def reference_init(X, method, k, seed, nTrials=1, oversamplingFactor=0.5, nRounds=5):
+    if method in ("defaultDense", "deterministicDense"):
+        return nk.deterministic(X, k)
+    if method == "randomDense":
+        return nk.random_rows(X, k, seed)
+    if method == "plusPlusDense":
+        return nk.plus_plus(X, k, nTrials, seed)
+    return nk.parallel_plus(X, k, oversamplingFactor, nRounds, seed)
+
+
+# ---- engines and constructors ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_engines_carry_the_seed(engine):
+    assert engine().seed == 777777
+    e = engine("float", "defaultDense", 5)
+    assert e.seed == 5 and pickle.loads(pickle.dumps(e)) == e
+    with pytest.raises(ValueError, match="seed"):
+        engine(seed=-5)
+    with pytest.raises(TypeError, match="seed"):
+        engine(seed=1.5)
+    with pytest.raises(ValueError, match="unknown method"):
+        engine(method="nope")
+
+
+def test_engine_and_seed_keyword_are_the_same_draws():
+    X = blobs(200, 2)
+    a = d4p.kmeans_init(4, method="plusPlusDense", engine=d4p.engines_mcg59(seed=9)).compute(X)
+    b = d4p.kmeans_init(4, method="plusPlusDense", seed=9).compute(X)
+    c = d4p.kmeans_init(4, method="plusPlusDense").compute(X)
+    d = d4p.kmeans_init(4, method="plusPlusDense", engine=d4p.engines_mt19937()).compute(X)
+    assert a == b and c == d and a != c
+    with pytest.raises(ValueError, match="not both"):
+        d4p.kmeans_init(4, engine=d4p.engines_mt19937(), seed=1)
+    with pytest.raises(TypeError, match="engine"):
+        d4p.kmeans_init(4, engine=7)
+
+
+def test_constructor_checks_and_positional_order():
+    init = d4p.kmeans_init(3, "float", "randomDense", 2, 1.5, 3)
+    assert (init.fptype, init.method, init.nTrials, init.oversamplingFactor, init.nRounds) == \
+        ("float", "randomDense", 2, 1.5, 3)
+    defaults = d4p.kmeans_init(3)
+    assert (defaults.nTrials, defaults.oversamplingFactor, defaults.nRounds, defaults.seed) == \
+        (1, 0.5, 5, 777777)
+    km = d4p.kmeans(2, 3, "float", "lloydCSR", 0.5)
+    assert (km.fptype, km.method, km.accuracyThreshold, km.maxIterations) == \
+        ("float", "lloydCSR", 0.5, 3)
+    assert d4p.kmeans(2, 3).accuracyThreshold == 0.0
+    with pytest.raises(ValueError, match="unknown method.*plusPlusDense"):
+        d4p.kmeans_init(3, method="kmeans++")
+    with pytest.raises(ValueError, match="unknown method.*lloydDense"):
+        d4p.kmeans(3, 2, method="elkanDense")
+    with pytest.raises(ValueError, match="nClusters"):
+        d4p.kmeans_init(0)
+    with pytest.raises(TypeError, match="maxIterations"):
+        d4p.kmeans(2, 1.5)
+    with pytest.raises(ValueError, match="maxIterations"):
+        d4p.kmeans(2, -1)
+    with pytest.raises(ValueError, match="accuracyThreshold"):
+        d4p.kmeans(2, 1, accuracyThreshold=-1.0)
+    with pytest.raises(ValueError, match="unexpected value"):
+        d4p.kmeans(2, 1, resultsToEvaluate="computeLabels")
+    with pytest.raises(ValueError, match="euclidean"):
+        d4p.kmeans(2, 1, distanceType="manhattan")
+    with pytest.raises(ValueError, match="oversamplingFactor"):
+        d4p.kmeans_init(2, oversamplingFactor=0.0)
+    with pytest.raises(ValueError, match="nTrials"):
+        d4p.kmeans_init(2, nTrials=0)
+    with pytest.raises(TypeError, match="assignFlag"):
+        d4p.kmeans(2, 1, assignFlag=1)
+
+
+# ---- the row distance kernel ---------------------------------------------------------
+
+
+def test_row_distance_is_accurate_exact_zero_and_position_independent():
+    from d4p.kernels import kmeans as kk
+    from d4p.kernels.kmeans import sqdist_row, sqdists
+
+    rng = np.random.default_rng(4)
+    for p in (1, 3, 7, 8, 9, 50, 131):
+        X = rng.normal(size=(40, p)) * 10.0 ** rng.integers(-3, 4, size=p)
+        c = X[7].copy()
+        d = sqdists(X, c)
+        np.testing.assert_allclose(d, ((X - c) ** 2).sum(axis=1), rtol=1e-13)
+        assert d[7] == 0.0
+        for off in range(8):  # the same row at every alignment and block position
+            buf = np.empty(off + 3 * p)
+            buf[off + p:off + 2 * p] = X[3]
+            Y = buf[off:].reshape(3, p)
+            assert sqdist_row(Y, 1, c.reshape(1, -1), 0) == d[3]
+        # Other layouts and dtypes reach the kernel as C-ordered float64 chunks.
+        for other in (np.asfortranarray(X), X.astype(np.float32), X[:, ::-1][:, ::-1]):
+            mind = np.full(len(X), np.inf)
+            kk.init_pass_serial(other, 0, c.reshape(1, -1), 0, mind, np.empty(0, np.int64),
+                                np.empty(0), np.empty(0, np.uint64), False, False, 16, True)
+            np.testing.assert_array_equal(
+                mind, sqdists(np.ascontiguousarray(other, dtype=np.float64), c))
+
+
+# ---- kmeans_init: exact references ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [777777, 0, 12345])
+@pytest.mark.parametrize("k", [1, 4, 9])
+def test_init_methods_equal_the_reference(seed, k):
+    X = blobs(600, 4, centers=6, seed=seed % 7)
+    for method in INIT_METHODS:
+        got = d4p.kmeans_init(k, method=method, seed=seed).compute(X).centroids
+        np.testing.assert_array_equal(got, reference_init(X, method, k, seed), err_msg=method)
+    for trials in (2, 5):
+        got = d4p.kmeans_init(k, method="plusPlusDense", nTrials=trials, seed=seed).compute(X)
+        np.testing.assert_array_equal(got.centroids, nk.plus_plus(X, k, trials, seed))
+    for factor, rounds in ((0.1, 1), (2.0, 3), (0.5, 8)):
+        got = d4p.kmeans_init(k, method="parallelPlusDense", oversamplingFactor=factor,
+                              nRounds=rounds, seed=seed).compute(X)
+        np.testing.assert_array_equal(got.centroids, nk.parallel_plus(X, k, factor, rounds, seed))
+
+
+def test_init_large_enough_for_the_parallel_kernels():
+    X = blobs(40_000, 5, centers=8, seed=2)
+    for method in ("randomDense", "plusPlusDense", "parallelPlusDense"):
+        got = d4p.kmeans_init(8, method=method, seed=4).compute(X).centroids
+        np.testing.assert_array_equal(got, reference_init(X, method, 8, 4), err_msg=method)
+
+
+def test_init_centroids_are_distinct_rows():
+    X = blobs(300, 3, seed=5)
+    for method in INIT_METHODS:
+        C = d4p.kmeans_init(10, method=method, seed=1).compute(X).centroids
+        assert len({tuple(c) for c in C}) == 10, method
+        assert all((X == c).all(axis=1).any() for c in C), method
+
+
+def test_plus_plus_spreads_the_centres():
+    # Four tight, far-apart blobs: k-means++ and k-means|| put one centre in each.
+    X = blobs(2000, 2, centers=4, seed=11, spread=0.01)
+    truth = np.unique(np.round(X, 0), axis=0)
+    for method in ("plusPlusDense", "parallelPlusDense"):
+        for seed in range(5):
+            C = d4p.kmeans_init(4, method=method, seed=seed).compute(X).centroids
+            nearest = np.argmin(((C[:, None, :] - truth[None]) ** 2).sum(-1), axis=1)
+            assert len(set(nearest)) == 4, (method, seed)
+
+
+def test_duplicate_rows_fewer_distinct_than_clusters():
+    # Only three distinct rows but five centres: the draws fall back to uniform choices.
+    X = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]]), 4, axis=0)
+    for method in INIT_METHODS:
+        C = d4p.kmeans_init(5, method=method, seed=2).compute(X).centroids
+        assert C.shape == (5, 2) and all((X == c).all(axis=1).any() for c in C)
+        if method != "defaultDense":
+            assert len({tuple(c) for c in C}) == 3, method
+    np.testing.assert_array_equal(
+        d4p.kmeans_init(5, method="plusPlusDense", seed=2).compute(X).centroids,
+        nk.plus_plus(X, 5, 1, 2))
+    np.testing.assert_array_equal(
+        d4p.kmeans_init(5, method="parallelPlusDense", seed=2).compute(X).centroids,
+        nk.parallel_plus(X, 5, 0.5, 5, 2))
+
+
+def test_init_input_kinds_float32_sparse_fortran():
+    sp = pytest.importorskip("scipy.sparse")
+    X = blobs(500, 4, seed=3)
+    X[np.abs(X) < 3] = 0.0
+    for method in INIT_METHODS:
+        ref = d4p.kmeans_init(6, method=method, seed=8).compute(X).centroids
+        for other in (np.asfortranarray(X), sp.csr_matrix(X), X[:, ::1].copy(order="F")):
+            got = d4p.kmeans_init(6, method=method, seed=8).compute(other).centroids
+            np.testing.assert_array_equal(got, ref, err_msg=method)
+        csr_method = method.replace("Dense", "CSR").replace("default", "deterministic")
+        got = d4p.kmeans_init(6, method=csr_method, seed=8).compute(sp.csr_matrix(X))
+        np.testing.assert_array_equal(got.centroids, ref)
+        X32 = X.astype(np.float32)
+        got = d4p.kmeans_init(6, "float", method, seed=8).compute(X32).centroids
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, reference_init(X32, method, 6, 8).astype(np.float32))
+
+
+def test_init_result_prints_and_pickles():
+    res = d4p.kmeans_init(2).compute(blobs(10, 2))
+    assert "centroids: array(shape=(2, 2), dtype=float64)" in str(res)
+    assert pickle.loads(pickle.dumps(res)) == res
+
+
+# ---- kmeans_init: any split gives the batch result --------------------------------------------
+
+
+def _split_bodies(X, k, weights_list, **params):
+    expected = {m: d4p.kmeans_init(k, method=m, **params).compute(X).centroids
+                for m in INIT_METHODS}
+    for weights in weights_list:
+        rows = local_rows(X, weights)
+        for m, ref in expected.items():
+            got = d4p.kmeans_init(k, method=m, distributed=True, **params).compute(rows)
+            np.testing.assert_array_equal(got.centroids, ref, err_msg=f"{m} {weights}")
+
+
+@spmd
+def test_init_distributed_equals_batch_for_every_method_and_seed():
+    X = blobs(700, 3, centers=5, seed=21)
+    size = d4p.num_procs()
+    splits = [None, [1] * size, [0] * (size - 1) + [1], [1] + [0] * (size - 1),
+              [r % 3 for r in range(size)] if size > 2 else None]
+    for seed in (777777, 5):
+        _split_bodies(X, 6, splits, seed=seed)
+    _split_bodies(X, 4, [None], seed=1, nTrials=3)
+    _split_bodies(X, 4, [None], seed=1, oversamplingFactor=3.0, nRounds=2)
+
+
+@spmd
+def test_init_mixed_layouts_and_dtypes_across_ranks():
+    X = blobs(500, 5, centers=4, seed=13) * 1000.0 + 0.123456789
+    rows = local_rows(X)
+    r = d4p.my_procid()
+    mine = [rows, np.asfortranarray(rows), rows[:, ::-1][:, ::-1]][r % 3]
+    for m in INIT_METHODS:
+        ref = d4p.kmeans_init(6, method=m, seed=2, nTrials=2).compute(X).centroids
+        got = d4p.kmeans_init(6, method=m, seed=2, nTrials=2, distributed=True).compute(mine)
+        np.testing.assert_array_equal(got.centroids, ref, err_msg=m)
+
+
+@spmd
+def test_init_rank_zero_has_fewer_rows_than_clusters():
+    X = blobs(60, 2, seed=4)
+    size = d4p.num_procs()
+    weights = [1] + [20] * (size - 1)
+    _split_bodies(X, 8, [weights], seed=3)
+    np.testing.assert_array_equal(
+        d4p.kmeans_init(8, distributed=True).compute(local_rows(X, weights)).centroids, X[:8])
+
+
+@spmd
+def test_init_empty_rank_as_list_and_float32():
+    X = blobs(100, 3, seed=6).astype(np.float32)
+    last = d4p.my_procid() == d4p.num_procs() - 1
+    for m in INIT_METHODS:
+        ref = d4p.kmeans_init(5, "float", m).compute(X).centroids
+        got = d4p.kmeans_init(5, "float", m, distributed=True).compute(X if last else [])
+        assert got.centroids.dtype == np.float32
+        np.testing.assert_array_equal(got.centroids, ref, err_msg=m)
+
+
+@given(n=st.integers(1, 80), p=st.integers(1, 4), k=st.integers(1, 6), nranks=st.integers(1, 8),
+       seed=st.integers(0, 2 ** 64 - 1), method=st.sampled_from(INIT_METHODS),
+       trials=st.integers(1, 3), data_=st.data())
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_property_init_any_split_equals_batch_and_reference(n, p, k, nranks, seed, method,
+                                                            trials, data_):
+    k = min(k, n)
+    rng = np.random.default_rng(seed % 1000)
+    X = np.round(rng.normal(size=(n, p)), data_.draw(st.sampled_from([0, 1, 8])))  # ties too
+    weights = data_.draw(st.lists(st.integers(0, 4), min_size=nranks, max_size=nranks)
+                         .filter(lambda w: sum(w) > 0))
+    ref = reference_init(X, method, k, seed, nTrials=trials)
+
+    def body():
+        return d4p.kmeans_init(k, method=method, nTrials=trials, seed=seed,
+                               distributed=True).compute(local_rows(X, weights)).centroids
+
+    for got in d4p.run_spmd(body, nranks):
+        np.testing.assert_array_equal(got, ref)
+
+
+# ---- kmeans: references ------------------------------------------------------------------------
+
+
+def assert_lloyd(res, X, C0, max_iter, threshold=0.0, rtol=1e-10):
+    C, labels, objective, iterations = nk.lloyd(X, C0, max_iter, threshold)
+    np.testing.assert_allclose(res.centroids, C, rtol=rtol, atol=1e-10)
+    np.testing.assert_array_equal(res.assignments.ravel(), labels)
+    scale = 1.0 + float((np.asarray(X, dtype=np.float64) ** 2).sum())
+    np.testing.assert_allclose(res.objectiveFunction[0, 0], objective, rtol=rtol,
+                               atol=1e-14 * scale)
+    assert res.nIterations[0, 0] == iterations
+    assert res.assignments.dtype == np.int32 and res.nIterations.dtype == np.int32
+    assert res.objectiveFunction.shape == (1, 1) and res.assignments.shape == (len(X), 1)
+
+
+@pytest.mark.parametrize("max_iter", [0, 1, 2, 5, 100])
+@pytest.mark.parametrize("threshold", [0.0, 1e-3, 10.0])
+def test_lloyd_equals_onedal_semantics(max_iter, threshold):
+    X = blobs(500, 4, centers=5, seed=1)
+    C0 = X[:5]
+    res = d4p.kmeans(5, max_iter, accuracyThreshold=threshold).compute(X, C0)
+    assert_lloyd(res, X, C0, max_iter, threshold)
+    if max_iter == 0:
+        np.testing.assert_array_equal(res.centroids, C0)
+
+
+def test_lloyd_large_enough_for_several_blocks_and_workers():
+    X = blobs(60_000, 6, centers=7, seed=9)
+    C0 = X[:7]
+    assert_lloyd(d4p.kmeans(7, 20).compute(X, C0), X, C0, 20)
+
+
+def test_empty_clusters_take_the_farthest_rows():
+    # Two real groups; two starting centroids far away get no rows and are
+    # re-seeded with the two rows farthest from their centroid, which leave
+    # their old cluster (values checked against daal4py 2026.2).
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(20, 2)), rng.normal(size=(20, 2)) + 10])
+    C0 = np.array([[0.0, 0.0], [10.0, 10.0], [100.0, 100.0], [200.0, -50.0]])
+    for it in (1, 2, 5, 10):
+        assert_lloyd(d4p.kmeans(4, it).compute(X, C0), X, C0, it)
+    res = d4p.kmeans(4, 1).compute(X, C0)
+    np.testing.assert_array_equal(res.centroids[2:], X[[23, 6]])
+    np.testing.assert_allclose(res.centroids[:2], [[-0.16245194677256605, 0.16908618181941815],
+                                                   [10.34618248, 10.1078627]], rtol=1e-8)
+    np.testing.assert_allclose(res.objectiveFunction[0, 0], 52.562492337351294, rtol=1e-12)
+    res = d4p.kmeans(4, 10).compute(X, C0)
+    np.testing.assert_allclose(res.objectiveFunction[0, 0], 41.23908306107285, rtol=1e-12)
+    assert res.nIterations[0, 0] == 8
+
+
+def test_empty_cluster_edge_cases_match_daal4py():
+    rng = np.random.default_rng(0)
+    near = rng.normal(size=(20, 2))
+    X = np.vstack([near, [[50.0, 50.0]]])
+    # The singleton of cluster 1 is the farthest row: it moves to cluster 2, and
+    # cluster 1, now empty, takes the largest cluster's centre.
+    C0 = np.array([[0.0, 0.0], [40.0, 40.0], [1000.0, 1000.0]])
+    res = d4p.kmeans(3, 1).compute(X, C0)
+    np.testing.assert_allclose(res.centroids, [near.mean(0), near.mean(0), [50, 50]], rtol=1e-12)
+    np.testing.assert_allclose(res.objectiveFunction[0, 0], 23.01625372, rtol=1e-8)
+    for it in (1, 2, 4):
+        assert_lloyd(d4p.kmeans(3, it).compute(X, C0), X, C0, it)
+    # Every row on its centroid: nothing moves; the empty cluster joins the
+    # largest cluster (the first of equal ones).
+    Y = np.array([[0.0, 0.0]] * 3 + [[1.0, 1.0]] * 3)
+    C0 = np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]])
+    res = d4p.kmeans(3, 3).compute(Y, C0)
+    np.testing.assert_array_equal(res.centroids, [[0, 0], [1, 1], [0, 0]])
+    assert res.nIterations[0, 0] == 2
+    res = d4p.kmeans(3, 1).compute(np.array([[0.0, 0.0]] * 2 + [[1.0, 1.0]] * 4), C0)
+    np.testing.assert_array_equal(res.centroids, [[0, 0], [1, 1], [1, 1]])
+    # Equal distances: the smaller row index moves first.
+    Z = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 0.0], [3.0, 0.0], [3.0, 0.0], [-3.0, 0.0]])
+    res = d4p.kmeans(3, 1).compute(Z, np.array([[0.0, 0.0], [100.0, 0.0], [200.0, 0.0]]))
+    np.testing.assert_array_equal(res.centroids, [[-0.5, 0], [3, 0], [3, 0]])
+
+
+@pytest.mark.parametrize("dataset", ["blobs", "iris", "digits"])
+def test_agrees_with_scikit_learn_lloyd(dataset):
+    sklearn = pytest.importorskip("sklearn")
+    from sklearn.cluster import KMeans
+    from sklearn import datasets
+
+    if dataset == "blobs":
+        X, _ = datasets.make_blobs(n_samples=3000, n_features=5, centers=6, cluster_std=2.5,
+                                   random_state=0)
+        k = 6
+    elif dataset == "iris":
+        X, k = datasets.load_iris().data, 3
+    else:
+        X, k = datasets.load_digits().data, 10
+    # Seed 2 gives starting centroids without exactly equidistant rows: iris and
+    # digits hold small integers / one decimal, and for a row at the same distance
+    # from two centroids scikit-learn's expanded formula picks either (d4p, like
+    # oneDAL, the lower index; see test_exact_ties_go_to_the_lower_cluster).
+    C0 = d4p.kmeans_init(k, method="plusPlusDense", seed=2).compute(X).centroids
+    for max_iter in (1, 3, 300):
+        # tol=0: scikit-learn stops when the labels stop changing, which is the
+        # iteration whose centroids do not move: oneDAL's rule with threshold 0.
+        sk = KMeans(k, init=C0, n_init=1, max_iter=max_iter, tol=0.0, algorithm="lloyd").fit(X)
+        res = d4p.kmeans(k, max_iter).compute(X, C0)
+        np.testing.assert_allclose(res.centroids, sk.cluster_centers_, rtol=1e-10, atol=1e-10)
+        np.testing.assert_array_equal(res.assignments.ravel(), sk.labels_)
+        np.testing.assert_allclose(res.objectiveFunction[0, 0], sk.inertia_, rtol=1e-10)
+        assert res.nIterations[0, 0] == sk.n_iter_
+    assert sklearn.__version__
+
+
+def test_exact_ties_go_to_the_lower_cluster():
+    # Rows exactly between two centroids (with values whose products are exact):
+    # the lower cluster index wins, as in oneDAL.
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    res = d4p.kmeans(2, 0).compute(X, [[0.5], [1.5]])
+    np.testing.assert_array_equal(res.assignments.ravel(), [0, 0, 1, 1])
+    grid = np.array([[x, y] for x in range(-2, 3) for y in range(-2, 3)], dtype=float)
+    C0 = np.array([[-1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    res = d4p.kmeans(4, 0).compute(grid, C0)
+    np.testing.assert_array_equal(res.assignments.ravel(), nk.lloyd(grid, C0, 0)[1])
+    assert res.assignments[12, 0] == 0  # the origin is equidistant from all four
+
+
+def test_results_to_evaluate_and_assign_flag():
+    X = blobs(50, 2)
+    full = d4p.kmeans(3, 4).compute(X, X[:3])
+    assert full.assignments is not None and full.objectiveFunction is not None
+    only = d4p.kmeans(3, 4, resultsToEvaluate="computeCentroids").compute(X, X[:3])
+    assert only.assignments is None and only.objectiveFunction is None
+    np.testing.assert_array_equal(only.centroids, full.centroids)
+    flag = d4p.kmeans(3, 4, resultsToEvaluate="computeCentroids", assignFlag=True).compute(
+        X, X[:3])
+    np.testing.assert_array_equal(flag.assignments, full.assignments)
+    obj = d4p.kmeans(3, 4, resultsToEvaluate="computeExactObjectiveFunction").compute(X, X[:3])
+    assert obj.centroids is None and obj.assignments is None
+    assert obj.objectiveFunction == full.objectiveFunction
+    assert pickle.loads(pickle.dumps(full)) == full and "nIterations" in str(full)
+
+
+def test_fptype_float_and_input_kinds():
+    sp = pytest.importorskip("scipy.sparse")
+    X = blobs(400, 5, seed=2)
+    X[np.abs(X) < 2] = 0.0
+    C0 = X[:4]
+    ref = d4p.kmeans(4, 10).compute(X, C0)
+    for other in (np.asfortranarray(X), sp.csr_matrix(X), X.tolist()):
+        for method in ("lloydDense", "lloydCSR"):
+            got = d4p.kmeans(4, 10, method=method).compute(other, C0)
+            np.testing.assert_allclose(got.centroids, ref.centroids, rtol=1e-12, atol=1e-12)
+            np.testing.assert_array_equal(got.assignments, ref.assignments)
+            assert got.nIterations == ref.nIterations
+    X32 = X.astype(np.float32)
+    res = d4p.kmeans(4, 10, "float").compute(X32, X32[:4])
+    assert res.centroids.dtype == np.float32 and res.objectiveFunction.dtype == np.float32
+    assert res.assignments.dtype == np.int32
+    exp = nk.lloyd(X32, X32[:4], 10)
+    np.testing.assert_allclose(res.centroids, exp[0], rtol=1e-5, atol=1e-5)
+    assert (res.assignments.ravel() != exp[1]).mean() < 0.01
+    res64 = d4p.kmeans(4, 10).compute(X32, X32[:4])  # float32 data, double results
+    assert_lloyd(res64, X32.astype(np.float64), X32[:4], 10)
+
+
+def test_far_from_origin_data_keeps_its_precision():
+    X = 1e6 + blobs(2000, 3, centers=4, seed=8)
+    C0 = X[:4]
+    assert_lloyd(d4p.kmeans(4, 30).compute(X, C0), X, C0, 30, rtol=1e-9)
+
+
+# ---- kmeans: distributed --------------------------------------------------------------------------
+
+
+def assert_same_as_batch(res, ref, rows_slice):
+    np.testing.assert_allclose(res.centroids, ref.centroids, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(res.objectiveFunction, ref.objectiveFunction, rtol=1e-10,
+                               atol=1e-14 * (1.0 + float((res.centroids ** 2).sum())))
+    assert res.nIterations == ref.nIterations
+    np.testing.assert_array_equal(res.assignments, ref.assignments[rows_slice])
+
+
+@spmd
+def test_kmeans_distributed_equals_batch_with_assignments():
+    from spmd import row_range
+
+    X = blobs(900, 4, centers=6, seed=31)
+    C0 = d4p.kmeans_init(6, method="plusPlusDense", seed=2).compute(X).centroids
+    rank, size = d4p.my_procid(), d4p.num_procs()
+    for max_iter, thr in ((0, 0.0), (1, 0.0), (4, 0.0), (100, 0.0), (100, 0.5)):
+        ref = d4p.kmeans(6, max_iter, accuracyThreshold=thr).compute(X, C0)
+        for weights in (None, [0] * (size - 1) + [1], [1] * size):
+            rows = local_rows(X, weights)
+            res = d4p.kmeans(6, max_iter, accuracyThreshold=thr, distributed=True).compute(rows,
+                                                                                         C0)
+            assert_same_as_batch(res, ref, slice(*row_range(len(X), rank, size, weights)))
+            assert res.assignments.shape == (len(rows), 1)
+
+
+@spmd
+def test_kmeans_distributed_empty_clusters_use_the_global_farthest_rows():
+    from spmd import row_range
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(20, 2)), rng.normal(size=(20, 2)) + 10])
+    C0 = np.array([[0.0, 0.0], [10.0, 10.0], [100.0, 100.0], [200.0, -50.0]])
+    rank, size = d4p.my_procid(), d4p.num_procs()
+    for it in (1, 3):
+        ref = d4p.kmeans(4, it).compute(X, C0)
+        res = d4p.kmeans(4, it, distributed=True).compute(local_rows(X), C0)
+        assert_same_as_batch(res, ref, slice(*row_range(len(X), rank, size)))
+
+
+@spmd
+def test_kmeans_centroids_from_rank_zero_only():
+    X = blobs(200, 3, seed=2)
+    C0 = X[:3]
+    ref = d4p.kmeans(3, 10).compute(X, C0)
+    mine = C0 if d4p.my_procid() == 0 else None
+    res = d4p.kmeans(3, 10, distributed=True, resultsToEvaluate="computeCentroids").compute(
+        local_rows(X), mine)
+    np.testing.assert_allclose(res.centroids, ref.centroids, rtol=1e-10)
+    assert res.assignments is None
+
+
+@given(n=st.integers(1, 60), p=st.integers(1, 3), k=st.integers(1, 5), nranks=st.integers(1, 8),
+       seed=st.integers(0, 1000), max_iter=st.integers(0, 20), data_=st.data())
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_property_kmeans_any_split_equals_batch_and_reference(n, p, k, nranks, seed, max_iter,
+                                                              data_):
+    from spmd import row_range
+
+    k = min(k, n)
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p)) * 3
+    C0 = X[rng.permutation(n)[:k]] + rng.normal(size=(k, p))  # may start empty clusters
+    weights = data_.draw(st.lists(st.integers(0, 4), min_size=nranks, max_size=nranks)
+                         .filter(lambda w: sum(w) > 0))
+    # A threshold far below any real shift: after an empty cluster is re-seeded,
+    # the old cluster's mean (sum minus the moved row) and its direct recomputation
+    # in the next iteration may differ in the last bit, which with threshold 0 can
+    # cost one more iteration depending on the summation order.
+    thr = 1e-20
+    ref = d4p.kmeans(k, max_iter, accuracyThreshold=thr).compute(X, C0)
+    assert_lloyd(ref, X, C0, max_iter, thr)
+
+    def body():
+        return d4p.kmeans(k, max_iter, accuracyThreshold=thr, distributed=True).compute(
+            local_rows(X, weights), C0)
+
+    for rank, res in enumerate(d4p.run_spmd(body, nranks)):
+        assert_same_as_batch(res, ref, slice(*row_range(n, rank, nranks, weights)))
+
+
+# ---- errors on every rank ------------------------------------------------------------------
+
+
+def _on_last(bad, good):
+    return bad if d4p.my_procid() == d4p.num_procs() - 1 else good
+
+
+def _raises_everywhere(exc, match, fn):
+    with pytest.raises(exc, match=match) as info:
+        fn()
+    if d4p.num_procs() > 1:
+        assert isinstance(info.value, d4p.RankError)
+
+
+@spmd
+def test_more_clusters_than_rows_raises_on_every_rank():
+    X = blobs(10, 2)
+    rows = local_rows(X)
+    for m in INIT_METHODS:
+        _raises_everywhere(ValueError, r"nClusters=11 exceeds the total number of rows \(10\)",
+                           lambda: d4p.kmeans_init(11, method=m, distributed=True).compute(rows))
+    _raises_everywhere(ValueError, "exceeds the total number of rows",
+                       lambda: d4p.kmeans(11, 2, distributed=True).compute(rows, blobs(11, 2)))
+    # exactly enough rows in total is fine, whatever each rank holds
+    assert d4p.kmeans_init(10, method="plusPlusDense", distributed=True).compute(
+        rows).centroids.shape == (10, 2)
+
+
+@spmd
+def test_bad_centroids_raise_on_every_rank():
+    X = blobs(40, 3)
+    rows = local_rows(X)
+    good = X[:4]
+    _raises_everywhere(ValueError, "inputCentroids has 5 rows but nClusters is 4",
+                       lambda: d4p.kmeans(4, 2, distributed=True).compute(
+                           rows, _on_last(X[:5], good)))
+    if d4p.num_procs() > 1:
+        _raises_everywhere(ValueError, "inputCentroids has 2 columns but the data has 3",
+                           lambda: d4p.kmeans(4, 2, distributed=True).compute(
+                               rows, _on_last(good[:, :2], good)))
+        _raises_everywhere(ValueError, "differ from rank 0",
+                           lambda: d4p.kmeans(4, 2, distributed=True).compute(
+                               rows, _on_last(good + 1e-9, good)))
+    else:
+        with pytest.raises(ValueError, match="2 columns but the data has 3"):
+            d4p.kmeans(4, 2).compute(X, good[:, :2])
+    nan = good.copy()
+    nan[1, 1] = np.nan
+    _raises_everywhere(ValueError, "inputCentroids contains nan",
+                       lambda: d4p.kmeans(4, 2, distributed=True).compute(rows, _on_last(nan, good)))
+    if d4p.my_procid() == 0:
+        missing = None
+    else:
+        missing = good
+    _raises_everywhere(ValueError, "inputCentroids is None",
+                       lambda: d4p.kmeans(4, 2, distributed=True).compute(rows, missing))
+    # and the same object works afterwards
+    assert d4p.kmeans(4, 2, distributed=True).compute(rows, good).centroids.shape == (4, 3)
+
+
+@spmd
+def test_bad_data_on_one_rank_raises_on_every_rank():
+    good = blobs(30, 2)
+    bad = good.copy()
+    bad[3, 1] = np.inf
+    makes = [lambda: d4p.kmeans(3, 2, distributed=True).compute(_on_last(bad, good), good[:3])]
+    for m in INIT_METHODS:  # k-means++ and k-means|| check in their first pass
+        for k in (1, 3):
+            makes.append(lambda m=m, k=k: d4p.kmeans_init(k, method=m, distributed=True)
+                         .compute(_on_last(bad, good)))
+    for make in makes:
+        _raises_everywhere(ValueError, "inf at row 3, column 1", make)
+    with d4p.config_context(assume_finite=True):  # then nothing scans for it
+        d4p.kmeans_init(3, method="plusPlusDense", distributed=True).compute(good)
+    if d4p.num_procs() > 1:
+        _raises_everywhere(ValueError, "has 3 columns but the other ranks have 2",
+                           lambda: d4p.kmeans_init(2, distributed=True).compute(
+                               _on_last(np.ones((4, 3)), good)))
