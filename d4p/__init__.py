@@ -16,12 +16,12 @@ from ._errors import CollectiveAborted, CollectiveTimeout, D4PError, RankError
 
 __version__ = "0.1.0"
 
-# Public name -> the module (relative to d4p) that defines it.
+# Public name -> the module (relative to d4p) that defines it.  Modules are named
+# after algorithm families, never after a public name: importing a submodule sets
+# the package attribute of its own name, which would hide a class of that name.
 _LAZY = {
-    "low_order_moments": "low_order_moments",
-    "low_order_moments_result": "low_order_moments",
-    "covariance": "covariance",
-    "covariance_result": "covariance",
+    **{name: "moments" for name in (
+        "low_order_moments", "low_order_moments_result", "covariance", "covariance_result")},
     "linear_regression_training": "linear_model",
     "linear_regression_training_result": "linear_model",
     "linear_regression_model": "linear_model",
@@ -40,7 +40,7 @@ _LAZY = {
     **{name: "decomposition" for name in (
         "qr", "qr_result", "svd", "svd_result", "pca", "pca_result", "pca_transform",
         "pca_transform_result")},
-    **{name: "kmeans" for name in (
+    **{name: "clustering" for name in (
         "kmeans_init", "kmeans_init_result", "kmeans", "kmeans_result", "engines_mt19937",
         "engines_mt2203", "engines_mcg59", "engines_mrg32k3a", "engines_philox4x32x10")},
 }
@@ -58,9 +58,7 @@ def __getattr__(name):
     if module is None:
         raise AttributeError(f"module 'd4p' has no attribute {name!r}")
     loaded = importlib.import_module(f".{module}", __name__)
-    # Bind every public name of that module (later look-ups skip this function).
-    # All of them, because loading d4p/kmeans.py has just set d4p.kmeans to the
-    # module; the class of the same name must replace it.
+    # Bind every public name of that module: later look-ups skip this function.
     for public, where in _LAZY.items():
         if where == module:
             globals()[public] = getattr(loaded, public)

@@ -48,7 +48,7 @@ def _kmeans(d4p, X):
     d4p.kmeans(4, 3, fptype).compute(X, X[:4])
     import importlib
 
-    importlib.import_module("d4p.kmeans")._warm(X)  # the parallel kernels
+    importlib.import_module("d4p.clustering")._warm(X)  # the parallel kernels
 
 
 def _naive_bayes(d4p, X):

@@ -186,3 +186,15 @@ def test_mpi_thread_policy_divides_cores_among_ranks_on_a_node(tmp_path):
     cores = os.cpu_count() or 1
     expected = f"{max(1, cores // 2)} {max(1, cores // 2)}"
     assert [(tmp_path / f"t{r}").read_text() for r in range(2)] == [expected] * 2
+
+
+def test_public_names_survive_submodule_imports():
+    """Importing any d4p module must not hide a public class (a module named like
+    a public name would replace it on the package)."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.walk_packages(d4p.__path__, "d4p."):
+        importlib.import_module(info.name)
+    for name in d4p.__all__:
+        assert not isinstance(getattr(d4p, name), type(d4p)), name

@@ -24,7 +24,7 @@ Exact sums
 Distances for the initialisation are ``sum_f (x_f - c_f)**2`` from the
 differences (:func:`sqdist_row`): exactly zero for a row equal to a centre, and
 bit-for-bit the same for a row wherever it sits, so on any split.  Lloyd's iterations use BLAS for ``x . c`` on row blocks (see
-d4p/kmeans.py) and these kernels only for what follows the product: the
+d4p/clustering.py) and these kernels only for what follows the product: the
 nearest centre, the per-cluster sums and counts.
 
 Rows per chunk depend only on the column count, never on the thread count, so

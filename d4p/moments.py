@@ -1,7 +1,14 @@
-"""``low_order_moments``: per-column minimum, maximum, sums, mean, variance, ...
+"""Column statistics: ``low_order_moments`` and ``covariance``.
 
-validate → local one-pass kernel (:class:`d4p.stats.Moments`) → pairwise merge up
-a tree of ranks → finalize into the ten daal4py result arrays.
+Both follow one flow (StreamingMixin._compute_merged): validate → local one-pass
+statistic → pairwise merge up a tree of ranks → finalize into daal4py's result
+arrays.  ``low_order_moments`` reduces each rank's rows to :class:`d4p.stats.Moments`
+(a Numba kernel); ``covariance`` to :class:`d4p.stats.CoMoments` (block-centred
+cross-products through BLAS).
+
+Unlike daal4py, where ``covariance`` and ``correlation`` are one table holding
+whichever ``outputMatrixType`` asked for, d4p's ``.covariance`` always holds the
+covariance and ``.correlation`` the correlation.
 """
 import numpy as np
 
@@ -10,11 +17,12 @@ from ._algorithm import (as_fptype, check_bool, check_fptype, check_method, colu
 from ._inputs import as_table, check_finite
 from ._results import Result
 from ._streaming import StreamingMixin
-from .stats import Moments
+from .stats import CoMoments, Moments
 
 METHODS = ("defaultDense", "singlePassDense", "fastCSR", "singlePassCSR")
 _SUM_METHODS = {m: "it needs precomputed sums that compute() cannot take (daal4py fails the "
                    "same way); use 'defaultDense'" for m in ("sumDense", "sumCSR")}
+
 ESTIMATES = ("estimatesAll", "estimatesMinMax", "estimatesMeanVariance")
 _FIELDS_FOR = {
     "estimatesAll": ("minimum", "maximum", "sum", "sumSquares", "sumSquaresCentered", "mean",
@@ -125,3 +133,97 @@ class low_order_moments(StreamingMixin):
             }
         return low_order_moments_result(
             **{k: as_fptype(values[k].reshape(1, -1), self._dtype) for k in self._fields})
+
+
+# ---- covariance --------------------------------------------------------------
+
+OUTPUT_TYPES = ("covarianceMatrix", "correlationMatrix")
+
+
+def _local_comoments(data):
+    """This rank's CoMoments and its column count (None when it has no shape)."""
+    X = as_table(data)
+    c = CoMoments.from_data(X)
+    check_finite(X, "data", sums=c.sum)
+    return c, columns_of(X)
+
+
+class covariance_result(Result):
+    """``covariance`` (p, p), ``correlation`` (p, p) and ``mean`` (1, p)."""
+
+    _fields = ("covariance", "correlation", "mean")
+
+
+class covariance(StreamingMixin):
+    """Sample covariance matrix (ddof=1, as ``numpy.cov``), correlation matrix and
+    mean of the columns.
+
+    Parameters
+    ----------
+    fptype : {'double', 'float'}, default 'double'
+        dtype of the results (accumulation is float64 either way).
+    method : str, default 'defaultDense'
+        'defaultDense', 'singlePassDense', 'fastCSR' or 'singlePassCSR'; every
+        method accepts dense and sparse input and gives the same, stable answer.
+    outputMatrixType : str, default '' ('covarianceMatrix')
+        Accepted for compatibility.  d4p always returns both matrices, each in its
+        own field (daal4py puts the requested one in both fields).
+    distributed : bool, default False
+        Each rank passes its own rows; every rank gets the result for all rows.
+    streaming : bool, default False
+        Repeated ``compute`` calls with chunks, then ``finalize()``.
+
+    Notes
+    -----
+    A column with zero variance has NaN correlations, as ``numpy.corrcoef``.
+    """
+
+    _name = "covariance"
+
+    def __init__(self, fptype="double", method="defaultDense", outputMatrixType="",
+                 distributed=False, streaming=False):
+        self.fptype = fptype
+        self.method = check_method(self._name, method, METHODS, _SUM_METHODS)
+        self.outputMatrixType = outputMatrixType
+        parse_flags(self._name, "outputMatrixType", outputMatrixType, OUTPUT_TYPES,
+                    ["covarianceMatrix"])
+        self.distributed = check_bool(self._name, "distributed", distributed)
+        self.streaming = check_bool(self._name, "streaming", streaming)
+        self._dtype = check_fptype(fptype)
+        self._reset_stream()
+
+    def compute(self, data, setup=False):
+        """Covariance of ``data`` (this rank's rows when distributed).
+
+        Parameters
+        ----------
+        data : array-like, DataFrame, sparse matrix or CSV file name
+            ``"{}"`` in a file name is replaced by the rank.
+        setup : ignored
+            Accepted for daal4py compatibility.
+
+        Returns
+        -------
+        covariance_result, or None in streaming mode (see ``finalize``).
+        """
+        if self.streaming:
+            return self._stream_chunk(data)
+        return self._compute_merged(data)
+
+    # hooks of the compute/streaming flow (StreamingMixin)
+    _local_partial = staticmethod(_local_comoments)
+    _empty = staticmethod(CoMoments.empty)
+    _merge = staticmethod(CoMoments.merge)
+
+    def _finalize(self, c):
+        if c.n == 0:
+            raise ValueError(f"{self._name}: no rows on any rank")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cov = c.cross / (c.n - 1) if c.n > 1 else np.full_like(c.cross, np.nan)
+            cov = (cov + cov.T) / 2  # exactly symmetric
+            std = np.sqrt(np.maximum(np.diag(cov), 0.0))
+            corr = cov / np.outer(std, std)
+            np.fill_diagonal(corr, np.where(std > 0, 1.0, np.nan))
+        return covariance_result(covariance=as_fptype(cov, self._dtype),
+                                 correlation=as_fptype(corr, self._dtype),
+                                 mean=as_fptype(c.mean.reshape(1, -1), self._dtype))
