@@ -9,9 +9,11 @@ def use_parallel(n_rows, chunk_rows):
     Simulated ranks get one kernel thread each on machines with no more cores than
     ranks, so their kernels run serially and in parallel with each other.
     """
+    if n_rows < 4 * chunk_rows:
+        return False  # decided before asking Numba, which would start its thread pool
     import numba
 
-    if numba.get_num_threads() < 2 or n_rows < 4 * chunk_rows:
+    if numba.get_num_threads() < 2:
         return False
     # Numba's fallback "workqueue" threading layer cannot be entered from two
     # threads at once; simulated ranks then stay serial.
