@@ -64,7 +64,27 @@ def main():
     print("seconds by rows", sizes)
     for name, t in by_rows.items():
         print(f"  {name:24s} " + "  ".join(f"{s:7.4f}" for s in t))
+    gil_check(X)
     plot(by_ranks, ranks, by_rows, sizes, args)
+
+
+def gil_check(X):
+    """One kernel thread per rank: 2 ranks should take about half of 1 rank's time,
+    which they can only if the kernels release the GIL."""
+    print("one kernel thread per rank (the GIL check):")
+    for name in ("low_order_moments", "covariance"):
+        algo = ALGORITHMS[name]
+
+        def on(nranks):
+            parts = np.array_split(X, nranks)
+
+            def body():
+                d4p.daalinit(nthreads=1)
+                return algo(parts[d4p.my_procid()], True)
+            return best(lambda: d4p.run_spmd(body, nranks))
+
+        one, two = on(1), on(2)
+        print(f"  {name:24s} 1 rank {one:.4f} s, 2 ranks {two:.4f} s, speed-up {one / two:.2f}x")
 
 
 def plot(by_ranks, ranks, by_rows, sizes, args):
