@@ -8,11 +8,11 @@ flattens there: that is the expected shape, not a fault.
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
 import d4p
+from harness import best_time
 from inputs import make_data
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,12 +28,7 @@ _CENTROIDS = None
 
 
 def best(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return best_time(fn, repeat)
 
 
 def time_on_ranks(algo, X, nranks):
