@@ -15,7 +15,6 @@ import argparse
 import os
 import resource
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional
