@@ -1,7 +1,7 @@
 """Running one function on N simulated ranks (threads), and collecting the outcome."""
 import threading
 
-from . import _engine
+from . import _engine, _rank_rngs
 from ._config import get_config
 from ._errors import CollectiveAborted, RankError
 from .comm.base import _describe, build_rank_error
@@ -26,6 +26,7 @@ def run_threads(fn, nranks, args=(), kwargs=None, timeout="config", where=None):
         _engine._rank_local.comm = comm
         _engine._rank_local.own_comm = comm
         _engine._rank_local.in_simulated_rank = True
+        _rank_rngs.give_this_thread_its_own()
         try:
             _set_kernel_threads(kernel_threads)
             results[rank] = fn(*args, **kwargs)
@@ -39,11 +40,15 @@ def run_threads(fn, nranks, args=(), kwargs=None, timeout="config", where=None):
 
     threads = [threading.Thread(target=rank_main, args=(r,), name=f"d4p-rank-{r}", daemon=True)
                for r in range(nranks)]
-    with _blas_limit(kernel_threads):
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+    _rank_rngs.install()
+    try:
+        with _blas_limit(kernel_threads):
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        _rank_rngs.uninstall()
     if any(e is not None for e in errors):
         raise _combined_error(errors, nranks, where or getattr(fn, "__name__", "run_spmd"),
                               group.broken_reason)

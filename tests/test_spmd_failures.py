@@ -59,3 +59,31 @@ def test_results_in_rank_order_and_args_passed():
 
 def test_outside_simulated_ranks_one_process():
     assert d4p.num_procs() == 1 and d4p.my_procid() == 0
+
+
+def test_each_simulated_rank_has_its_own_global_random_generators():
+    """Seeding then drawing several times gives every rank the same numbers, as
+    separate MPI processes would, however the ranks' threads interleave."""
+    import random
+
+    def body():
+        out = []
+        for _ in range(50):
+            np.random.seed(7)
+            random.seed(7)
+            a = np.random.rand(3)
+            time.sleep(0.0005)  # invite another rank to reseed in between
+            b = np.random.randn(2)
+            c = np.random.randint(0, 1000, size=2)
+            out.append(np.concatenate([a, b, c, [random.random(), np.random.ranf()]]))
+        return np.array(out)
+
+    results = d4p.run_spmd(body, 4)
+    np.random.seed(7)
+    random.seed(7)
+    expected = np.concatenate([np.random.rand(3), np.random.randn(2),
+                               np.random.randint(0, 1000, size=2),
+                               [random.random(), np.random.ranf()]])
+    for r in results:
+        np.testing.assert_array_equal(r, np.tile(expected, (50, 1)))
+    assert np.random.rand.__self__ is np.random.mtrand._rand  # restored afterwards
