@@ -203,7 +203,11 @@ def install_abort_on_uncaught_exception(comm):
         if comm.Get_size() > 1:
             sys.stderr.write(f"d4p: uncaught {exc_type.__name__} on rank {comm.Get_rank()}; "
                              "aborting all ranks\n")
+            sys.stdout.flush()
             sys.stderr.flush()
+            # MPI_Abort kills every rank at once; give the launcher a moment to
+            # forward the traceback first, or it can be lost.
+            time.sleep(0.2)
             comm.Abort(1)
 
     if getattr(sys.excepthook, "_d4p_abort", False):
