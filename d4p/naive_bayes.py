@@ -284,11 +284,7 @@ class multinomial_naive_bayes_training(StreamingMixin):
         with Agreement(comm, where) as step:
             partial, p = self._local_partial((data, labels, weights))
             step.info = (p, partial.n, self._signature)
-        p, n = self._agreed(step.infos, where, comm.size)
-        table = partial.table if step.info[0] == p else ClassCounts.empty(self.nClasses, p).table
-        if comm.size > 1:
-            table = comm.allreduce(table, "sum")
-        return self._finalize(ClassCounts(n, table))
+        return self._merge_counts(comm, where, step, partial, step.info[0])
 
     def finalize(self):
         """Merge the chunks given to ``compute`` (on every rank when distributed)
@@ -301,9 +297,13 @@ class multinomial_naive_bayes_training(StreamingMixin):
         with Agreement(comm, where) as step:
             n = 0 if self._partial is None else self._partial.n
             step.info = (self._stream_p, n, self._signature)
+        return self._merge_counts(comm, where, step, self._partial, self._stream_p)
+
+    def _merge_counts(self, comm, where, step, partial, p_local):
+        """Once the ranks agreed: sum the count tables (one allreduce) and finalize.
+        A rank whose table had no shape contributes zeros."""
         p, n = self._agreed(step.infos, where, comm.size)
-        table = (self._partial.table if self._stream_p == p
-                 else ClassCounts.empty(self.nClasses, p).table)
+        table = partial.table if p_local == p else ClassCounts.empty(self.nClasses, p).table
         if comm.size > 1:
             table = comm.allreduce(table, "sum")
         return self._finalize(ClassCounts(n, table))
