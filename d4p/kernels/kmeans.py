@@ -248,7 +248,7 @@ def init_pass_serial(X, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, 
     3. one exponential race per key in ``keys`` on the updated weights.
 
     Returns per chunk: the races' best keys and local indices, the partials and
-    their counts.  Combine the chunks in order (see kmeans.py).  ``copy_rows``
+    their counts.  Combine the chunks in order (see clustering.py).  ``copy_rows``
     must be True unless ``X`` is C-ordered float64.
     """
     n = mind.shape[0]
