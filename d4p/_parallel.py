@@ -1,5 +1,19 @@
 """When a rank may run a kernel on several Numba threads."""
+import contextlib
 import threading
+
+_forced = threading.local()
+
+
+@contextlib.contextmanager
+def parallel_variants():
+    """Within the block, :func:`use_parallel` picks the parallel kernel variants
+    even for tiny inputs: the warm-up uses it to compile them into the cache."""
+    _forced.on = True
+    try:
+        yield
+    finally:
+        _forced.on = False
 
 
 def use_parallel(n_rows, chunk_rows):
@@ -9,6 +23,8 @@ def use_parallel(n_rows, chunk_rows):
     Simulated ranks get one kernel thread each on machines with no more cores than
     ranks, so their kernels run serially and in parallel with each other.
     """
+    if getattr(_forced, "on", False):
+        return True
     if n_rows < 4 * chunk_rows:
         return False  # decided before asking Numba, which would start its thread pool
     import numba

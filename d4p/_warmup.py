@@ -3,6 +3,8 @@ import time
 
 import numpy as np
 
+from ._parallel import parallel_variants
+
 
 def warmup(verbose=False, dtypes=("float64", "float32"), orders=("C", "F")):
     """Run each algorithm on tiny inputs of each dtype and memory order, so that
@@ -21,6 +23,9 @@ def warmup(verbose=False, dtypes=("float64", "float32"), orders=("C", "F")):
             X = np.asarray(rng.normal(size=(400, 3)), dtype=dtype, order=order)
             for algo in _algorithms(d4p):
                 algo(X)
+            with parallel_variants():  # the kernels large inputs use
+                for algo in _algorithms(d4p):
+                    algo(X)
             if verbose:
                 print(f"d4p warmup: {np.dtype(dtype).name} {order}-order done", flush=True)
     return time.perf_counter() - start

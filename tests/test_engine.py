@@ -159,6 +159,8 @@ def test_mpi_cold_cache_is_compiled_once_per_node(tmp_path):
     out = run_script(tmp_path, 3, code, env={"NUMBA_CACHE_DIR": str(cache)})
     assert out.count("OK") == 3
     assert any(cache.rglob("*.nbi")), "nothing was cached"
+    # The parallel variants too, which only large inputs use.
+    assert any(cache.rglob("*moments_parallel*.nbi"))
 
 
 def test_thread_policy_simulated_ranks_share_the_cores():
