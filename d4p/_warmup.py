@@ -79,8 +79,8 @@ def cache_is_warm():
 
     from .kernels.moments import moments_serial
 
-    cache = moments_serial._cache
     try:
-        return os.path.exists(os.path.join(cache._cache_path, cache._index_name))
+        index = moments_serial._cache._cache_file._index_path
     except AttributeError:  # a Numba without these internals: assume warm
         return True
+    return os.path.exists(index)
