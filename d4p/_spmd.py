@@ -1,6 +1,8 @@
 """Running one function on N simulated ranks (threads), and collecting the outcome."""
 import threading
 
+from threadpoolctl import threadpool_limits
+
 from . import _engine, _rank_rngs
 from ._config import get_config
 from ._errors import CollectiveAborted, RankError
@@ -42,7 +44,7 @@ def run_threads(fn, nranks, args=(), kwargs=None, timeout="config", where=None):
                for r in range(nranks)]
     _rank_rngs.install()
     try:
-        with _blas_limit(kernel_threads):
+        with threadpool_limits(limits=kernel_threads, user_api="blas"):
             for t in threads:
                 t.start()
             for t in threads:
@@ -75,25 +77,3 @@ def _set_kernel_threads(n):
     import numba
 
     numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
-
-
-class _blas_limit:
-    """Limit BLAS threads while simulated ranks run (BLAS pools are process-wide)."""
-
-    def __init__(self, n):
-        self.n = n
-        self._ctx = None
-
-    def __enter__(self):
-        try:
-            from threadpoolctl import threadpool_limits
-
-            self._ctx = threadpool_limits(limits=self.n, user_api="blas")
-        except Exception:  # pragma: no cover - threadpoolctl missing
-            self._ctx = None
-        return self
-
-    def __exit__(self, *exc):
-        if self._ctx is not None:
-            self._ctx.restore_original_limits()
-        return False

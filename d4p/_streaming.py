@@ -9,7 +9,9 @@ ranks agree on the column count, merge their partials and finalize.
 
 An algorithm using the mixin provides ``_name``, ``_local_partial(data) ->
 (partial, p)``, ``_empty(p)``, ``_merge(a, b)`` and ``_finalize(total)``;
-``_compute_merged(data)`` is then its whole non-streaming ``compute``.
+``_compute_merged(data)`` is then its whole non-streaming ``compute``.  An
+algorithm that agrees on more than the column count overrides ``_stream_info``
+and ``_reduce`` together.
 """
 from ._algorithm import Agreement, communicator, same_columns
 
@@ -54,5 +56,10 @@ class StreamingMixin:
         comm = communicator(self.distributed)
         where = f"{self._name}.finalize"
         with Agreement(comm, where) as step:
-            step.info = self._stream_p
+            step.info = self._stream_info()
         return self._reduce(comm, where, step, self._partial)
+
+    def _stream_info(self):
+        """What this rank contributes to finalize's agreement (its column count,
+        or None before any chunk); ``_reduce`` reads it back as ``step.info``."""
+        return self._stream_p

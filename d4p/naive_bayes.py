@@ -284,26 +284,17 @@ class multinomial_naive_bayes_training(StreamingMixin):
         with Agreement(comm, where) as step:
             partial, p = self._local_partial((data, labels, weights))
             step.info = (p, partial.n, self._signature)
-        return self._merge_counts(comm, where, step, partial, step.info[0])
+        return self._reduce(comm, where, step, partial)
 
-    def finalize(self):
-        """Merge the chunks given to ``compute`` (on every rank when distributed)
-        and return the result.  Further chunks may follow; the next ``finalize``
-        includes them too."""
-        if not self.streaming:
-            raise ValueError(f"{self._name}: finalize() needs streaming=True")
-        comm = communicator(self.distributed)
-        where = f"{self._name}.finalize"
-        with Agreement(comm, where) as step:
-            n = 0 if self._partial is None else self._partial.n
-            step.info = (self._stream_p, n, self._signature)
-        return self._merge_counts(comm, where, step, self._partial, self._stream_p)
+    def _stream_info(self):
+        n = 0 if self._partial is None else self._partial.n
+        return (self._stream_p, n, self._signature)
 
-    def _merge_counts(self, comm, where, step, partial, p_local):
+    def _reduce(self, comm, where, step, partial):
         """Once the ranks agreed: sum the count tables (one allreduce) and finalize.
         A rank whose table had no shape contributes zeros."""
         p, n = self._agreed(step.infos, where, comm.size)
-        table = partial.table if p_local == p else ClassCounts.empty(self.nClasses, p).table
+        table = partial.table if step.info[0] == p else ClassCounts.empty(self.nClasses, p).table
         if comm.size > 1:
             table = comm.allreduce(table, "sum")
         return self._finalize(ClassCounts(n, table))
