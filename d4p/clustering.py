@@ -353,6 +353,36 @@ def _draw(comm, rows, mind, keys, seed, step, fallback_tag, uniform_race=False,
     return idx, vals
 
 
+#: Rows per chunk of a lazy race: the refreshes per chunk do not grow with its size
+#: (about ``sum(stale) / sum(exact)`` rows), so larger chunks read fewer rows.
+_LAZY_CHUNK_ROWS = 16384
+
+
+def _lazy_draw(comm, rows, mind, seen, centres, s, key, seed, row_w=_NO_FLOAT):
+    """One k-means++ draw against ``centres[:s]`` that reads only the rows that can
+    still win (see ``kernels/kmeans._lazy_race_chunk``); ``mind[i]`` holds the
+    centres ``centres[:seen[i]]`` and is brought up to date where it is read.
+
+    The winner is the eager draw's, bit for bit, on any split."""
+    C = np.ascontiguousarray(centres[:s], np.float64)
+    best_key, best_idx = np.array([np.inf]), np.array([-1], dtype=np.int64)
+    if rows.n:
+        X = rows.X
+        r = _LAZY_CHUNK_ROWS
+        kernel = kk.lazy_race_parallel if _parallel.use_parallel(rows.n, r) else \
+            kk.lazy_race_serial
+        bk, bi = kernel(X, rows.g0, C, s, mind, seen, row_w, key, r, not _c_float64(X))
+        c = int(np.argmin(bk))  # the first chunk holding the minimum: the earlier row
+        if bi[c] >= 0:
+            best_key[0], best_idx[0] = bk[c], bi[c] + rows.g0
+    key_, idx, vals = _race_winners(comm, rows, best_key, best_idx)
+    if np.isinf(key_).any():  # every row sits on a centre: as in _draw
+        fkey = np.array([_stream_key(seed, _TAG_FALLBACK, s, 0)], dtype=np.uint64)
+        bk, bi, _ = _init_pass(rows, mind, keys=fkey, uniform_race=True, row_w=row_w)
+        key_, idx, vals = _race_winners(comm, rows, bk, bi)
+    return vals[0]
+
+
 def _first_centre(comm, rows, mind, seed, tag, row_w=_NO_FLOAT):
     """The first centre: a uniform row, ``g = floor(u * N)`` from one draw (no pass
     over the data), or drawn in proportion to ``row_w`` when weighted."""
@@ -377,9 +407,17 @@ def _plus_plus(comm, rows, k, ntrials, seed, tag, row_w=_NO_FLOAT, check=None):
         with Agreement(comm, check):
             _check_finite_fast(rows.X)
     centres[0] = _first_centre(comm, rows, mind, seed, tag, row_w)
+    # With one trial per step, only the first step reads every row; later draws
+    # read the rows that can still win, and ``seen`` says which centres each
+    # row's ``mind`` holds.  (Trials need every row's exact distance.)
+    lazy = ntrials == 1 and not rows.sparse
+    seen = np.ones(rows.n if lazy else 0, dtype=np.int32)
     for s in range(1, k):
         keys = np.array([_stream_key(seed, tag, s, t) for t in range(ntrials)],
                         dtype=np.uint64)
+        if lazy and s > 1:
+            centres[s] = _lazy_draw(comm, rows, mind, seen, centres, s, keys[0], seed, row_w)
+            continue
         # One pass: add the previous centre to the distances, then race on them.
         _, cands = _draw(comm, rows, mind, keys, seed, s, _TAG_FALLBACK, row_w=row_w,
                          update=centres[s - 1:s], check=check if s == 1 else None)
@@ -461,6 +499,9 @@ def _warm(X):
                               np.array([1], dtype=np.uint64), False, True, 16, not _c_float64(A))
         kk.potentials_parallel(A, np.asarray(X[:2], np.float64), mind, _NO_FLOAT, 16,
                                not _c_float64(A))
+        kk.lazy_race_parallel(A, 0, np.asarray(X[:2], np.float64), 2, mind,
+                              np.ones(n, dtype=np.int32), _NO_FLOAT, np.uint64(1), 16,
+                              not _c_float64(A))
         kk.finite_probe(A, 16)
     u = np.empty(8)
     kk.fill_uniform(np.uint64(1), 0, u)

@@ -153,6 +153,53 @@ def test_init_large_enough_for_the_parallel_kernels():
         np.testing.assert_array_equal(got, reference_init(X, method, 8, 4), err_msg=method)
 
 
+@pytest.mark.parametrize("chunk", [1, 5, 64, 10_000])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_lazy_race_is_the_exact_race_and_reads_few_rows(chunk, weighted):
+    # k-means++ draws after the first read only the rows whose bound from a stale
+    # distance (centres C[:seen[i]] only) does not rule them out.  The winner must
+    # be the exact race's whatever the stale state, also with rows of zero weight.
+    from d4p.kernels import kmeans as kk
+
+    rng = np.random.default_rng(chunk)
+    X = np.round(blobs(3000, 3, centers=5, seed=chunk), 1)  # duplicates: zero weights
+    C = X[rng.choice(len(X), 6, replace=False)]
+    D = np.minimum.accumulate(np.stack([nk.sqdist(X, c) for c in C]), axis=0)
+    row_w = rng.integers(0, 3, len(X)).astype(np.float64) if weighted else np.empty(0)
+    for trial in range(4):
+        key = np.uint64(nk.stream_key(5, 2, trial, 0))
+        expected = nk.race(key, D[-1] * row_w if weighted else D[-1])
+        seen0 = rng.integers(1, 7, len(X)).astype(np.int32)
+        for kernel, layout in ((kk.lazy_race_serial, "C"), (kk.lazy_race_parallel, "F")):
+            seen, mind = seen0.copy(), D[seen0 - 1, np.arange(len(X))].copy()
+            A = np.asarray(X, order=layout)
+            bk, bi = kernel(A, 0, C, 6, mind, seen, row_w, key, chunk, layout == "F")
+            c = int(np.argmin(bk))
+            assert (bi[c] if bk[c] < np.inf else None) == expected
+            read = seen != seen0
+            assert (seen[read] == 6).all()
+            np.testing.assert_array_equal(mind[read | (seen0 == 6)], D[-1][read | (seen0 == 6)])
+            np.testing.assert_array_equal(mind[~read], D[seen0 - 1, np.arange(len(X))][~read])
+            if chunk >= 64:
+                assert read.sum() < 0.1 * len(X)
+
+
+def test_lazy_plus_plus_with_small_chunks_on_any_split(monkeypatch):
+    monkeypatch.setattr("d4p.clustering._LAZY_CHUNK_ROWS", 7)
+    X = blobs(900, 4, centers=8, seed=6)
+    for seed in (0, 777777, 2 ** 63 + 5):
+        ref = nk.plus_plus(X, 9, 1, seed)
+        np.testing.assert_array_equal(
+            d4p.kmeans_init(9, method="plusPlusDense", seed=seed).compute(X).centroids, ref)
+
+        def body():
+            return d4p.kmeans_init(9, method="plusPlusDense", seed=seed, distributed=True) \
+                .compute(local_rows(X, [3, 0, 1, 5])).centroids
+
+        for got in d4p.run_spmd(body, 4):
+            np.testing.assert_array_equal(got, ref)
+
+
 def test_init_centroids_are_distinct_rows():
     X = blobs(300, 3, seed=5)
     for method in INIT_METHODS:

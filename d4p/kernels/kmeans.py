@@ -283,6 +283,120 @@ def init_pass_parallel(X, g0, C, cbase, mind, nearest, row_w, keys, uniform_race
     return best_key, best_idx, parts, nparts
 
 
+# ---- k-means++ races on stale distances ----------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def _fold_rows(R, r, C, j0, s, m):
+    """``min(m, |R[r] - C[j]|^2 for j in j0:s)``."""
+    for j in range(j0, s):
+        d = sqdist_row(R, r, C, j)
+        if d < m:
+            m = d
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _refresh(X, i, C, s, seen, mind, copy_rows):
+    """Fold the centres ``C[seen[i]:s]`` into ``mind[i]``, which is then exact."""
+    if seen[i] < s:
+        if copy_rows:
+            mind[i] = _fold_rows(_c_rows(X, i, i + 1), 0, C, seen[i], s, mind[i])
+        else:
+            mind[i] = _fold_rows(X, i, C, seen[i], s, mind[i])
+        seen[i] = s
+    return mind[i]
+
+
+@njit(cache=True, nogil=True)
+def _lazy_race_chunk(X, lo, hi, g0, C, s, mind, seen, row_w, key, copy_rows):
+    """The exact winner (key, row) of the D² race over rows ``lo:hi`` against the
+    centres ``C[:s]``, where ``mind[i]`` has only the centres ``C[:seen[i]]``.
+
+    A stale ``mind[i]`` is an upper bound of the exact one, so ``-log(u)/stale`` is
+    a lower bound of the row's exact key: a row whose bound exceeds an exact key
+    already found cannot win and is never read.  The race on the stale weights
+    points at a likely winner; its exact key is the first bar; every row under
+    the bar is brought up to date and raced exactly.  The answer is the eager
+    race's, bit for bit, after reading a handful of rows instead of all of them.
+    """
+    weighted = row_w.shape[0] > 0
+    u = np.empty(hi - lo)
+    for i in range(lo, hi):
+        h = mix64(key + (np.uint64(g0 + i) + np.uint64(1)) * GOLDEN)
+        u[i - lo] = (np.float64(h >> np.uint64(12)) + 0.5) * (1.0 / 4503599627370496.0)
+    # 1. the race on the stale weights
+    bar = np.inf
+    cand = -1
+    for i in range(lo, hi):
+        w = mind[i] * row_w[i] if weighted else mind[i]
+        if not w > 0.0:  # exact weight is zero too (mind only decreases)
+            continue
+        ui = u[i - lo]
+        if bar < np.inf and (1.0 - ui) * _BOUND_SLACK > bar * w:
+            continue
+        k = -np.log(ui) / w
+        if k < bar:
+            bar = k
+            cand = i
+    best_key = np.inf
+    best_idx = -1
+    if cand < 0:
+        return best_key, best_idx
+    # 2. that row's exact key is the bar
+    m = _refresh(X, cand, C, s, seen, mind, copy_rows)
+    w = m * row_w[cand] if weighted else m
+    if w > 0.0:
+        best_key = -np.log(u[cand - lo]) / w
+        best_idx = cand
+    # 3. every row whose lower bound does not exceed the bar, exactly
+    for i in range(lo, hi):
+        w = mind[i] * row_w[i] if weighted else mind[i]
+        if not w > 0.0:
+            continue
+        ui = u[i - lo]
+        if best_key < np.inf and (1.0 - ui) * _BOUND_SLACK > best_key * w:
+            continue  # -log(u)/exact >= (1-u)/stale > bar: cannot win
+        m = _refresh(X, i, C, s, seen, mind, copy_rows)
+        w = m * row_w[i] if weighted else m
+        if not w > 0.0:
+            continue
+        k = -np.log(ui) / w
+        if k < best_key or (k == best_key and i < best_idx):  # ties: the earlier row
+            best_key = k
+            best_idx = i
+    return best_key, best_idx
+
+
+@njit(cache=True, nogil=True)
+def lazy_race_serial(X, g0, C, s, mind, seen, row_w, key, rows, copy_rows):
+    """One k-means++ draw against the centres ``C[:s]`` without a pass over the
+    data (see :func:`_lazy_race_chunk`): per chunk, the best key and local row
+    (``inf``/-1 if no row has a positive weight).  ``mind`` and ``seen`` are
+    updated for the rows that were read."""
+    n = mind.shape[0]
+    nch = (n + rows - 1) // rows
+    best_key = np.full(nch, np.inf)
+    best_idx = np.full(nch, -1, dtype=np.int64)
+    for c in range(nch):
+        best_key[c], best_idx[c] = _lazy_race_chunk(X, c * rows, min(n, (c + 1) * rows), g0, C,
+                                                    s, mind, seen, row_w, key, copy_rows)
+    return best_key, best_idx
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def lazy_race_parallel(X, g0, C, s, mind, seen, row_w, key, rows, copy_rows):
+    """As :func:`lazy_race_serial`, with the chunks spread over Numba's threads."""
+    n = mind.shape[0]
+    nch = (n + rows - 1) // rows
+    best_key = np.full(nch, np.inf)
+    best_idx = np.full(nch, -1, dtype=np.int64)
+    for c in prange(nch):
+        best_key[c], best_idx[c] = _lazy_race_chunk(X, c * rows, min(n, (c + 1) * rows), g0, C,
+                                                    s, mind, seen, row_w, key, copy_rows)
+    return best_key, best_idx
+
+
 @njit(cache=True, nogil=True)
 def _potential_rows(R, shift, lo, hi, T, mind, row_w, parts, nparts):
     nt = T.shape[0]
