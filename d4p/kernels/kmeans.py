@@ -13,7 +13,10 @@ Weighted sampling
     of the winners of its parts (ties: the smaller global index), so any split
     gives the same winner, and no sum of weights is needed.  Since
     ``-log(u) >= 1 - u``, a row whose bound ``(1 - u) / w`` already exceeds the
-    best key so far needs no logarithm.
+    best key so far needs no logarithm.  The same bound makes k-means++ draws
+    lazy (:func:`lazy_race_serial`): a distance that misses the newest centres
+    overestimates the weight, so it still bounds the key from below, and only
+    the rows that the bound cannot rule out are read.
 
 Exact sums
     Where a decision compares a sum (a k-means++ trial's potential, k-means‖'s
