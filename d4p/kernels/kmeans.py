@@ -372,31 +372,38 @@ def _lazy_race_chunk(X, lo, hi, g0, C, s, mind, seen, row_w, key, copy_rows):
 
 
 @njit(cache=True, nogil=True)
+def _lazy_chunk(X, c, rows, g0, C, s, mind, seen, row_w, key, copy_rows, best_key, best_idx):
+    """:func:`_lazy_race_chunk` on chunk ``c``, into ``best_key[c]``/``best_idx[c]``."""
+    lo = c * rows
+    best_key[c], best_idx[c] = _lazy_race_chunk(X, lo, min(mind.shape[0], lo + rows), g0, C, s,
+                                                mind, seen, row_w, key, copy_rows)
+
+
+@njit(cache=True, nogil=True)
+def _chunk_winners(n, rows):
+    """Per chunk of ``rows`` rows: a best key (inf) and local row (-1)."""
+    nch = (n + rows - 1) // rows
+    return np.full(nch, np.inf), np.full(nch, -1, dtype=np.int64)
+
+
+@njit(cache=True, nogil=True)
 def lazy_race_serial(X, g0, C, s, mind, seen, row_w, key, rows, copy_rows):
     """One k-means++ draw against the centres ``C[:s]`` without a pass over the
     data (see :func:`_lazy_race_chunk`): per chunk, the best key and local row
     (``inf``/-1 if no row has a positive weight).  ``mind`` and ``seen`` are
     updated for the rows that were read."""
-    n = mind.shape[0]
-    nch = (n + rows - 1) // rows
-    best_key = np.full(nch, np.inf)
-    best_idx = np.full(nch, -1, dtype=np.int64)
-    for c in range(nch):
-        best_key[c], best_idx[c] = _lazy_race_chunk(X, c * rows, min(n, (c + 1) * rows), g0, C,
-                                                    s, mind, seen, row_w, key, copy_rows)
+    best_key, best_idx = _chunk_winners(mind.shape[0], rows)
+    for c in range(best_key.shape[0]):
+        _lazy_chunk(X, c, rows, g0, C, s, mind, seen, row_w, key, copy_rows, best_key, best_idx)
     return best_key, best_idx
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def lazy_race_parallel(X, g0, C, s, mind, seen, row_w, key, rows, copy_rows):
     """As :func:`lazy_race_serial`, with the chunks spread over Numba's threads."""
-    n = mind.shape[0]
-    nch = (n + rows - 1) // rows
-    best_key = np.full(nch, np.inf)
-    best_idx = np.full(nch, -1, dtype=np.int64)
-    for c in prange(nch):
-        best_key[c], best_idx[c] = _lazy_race_chunk(X, c * rows, min(n, (c + 1) * rows), g0, C,
-                                                    s, mind, seen, row_w, key, copy_rows)
+    best_key, best_idx = _chunk_winners(mind.shape[0], rows)
+    for c in prange(best_key.shape[0]):
+        _lazy_chunk(X, c, rows, g0, C, s, mind, seen, row_w, key, copy_rows, best_key, best_idx)
     return best_key, best_idx
 
 
