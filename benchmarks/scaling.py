@@ -63,10 +63,37 @@ def main():
     plot(by_ranks, ranks, by_rows, sizes, args)
 
 
+def _control_speedup():
+    """What two threads gain over one on this machine right now, for work with no
+    memory traffic and no GIL (a Numba ``nogil`` loop): the ceiling for the ranks
+    below.  On a shared virtual machine it is often well under 2."""
+    import threading
+
+    from numba import njit
+
+    @njit(nogil=True)
+    def spin(n):
+        s = 0.0
+        for i in range(n):
+            s += np.sin(i * 1e-6)
+        return s
+
+    spin(10)
+    n = 20_000_000
+
+    def two():
+        t = threading.Thread(target=spin, args=(n // 2,))
+        t.start()
+        spin(n // 2)
+        t.join()
+    return best(lambda: spin(n)) / best(two)
+
+
 def gil_check(X):
     """One kernel thread per rank: 2 ranks should take about half of 1 rank's time,
     which they can only if the kernels release the GIL."""
     print("one kernel thread per rank (the GIL check):")
+    print(f"  {'control (nogil loop)':24s} speed-up {_control_speedup():.2f}x")
     for name in ("low_order_moments", "covariance"):
         algo = ALGORITHMS[name]
 
