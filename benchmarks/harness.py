@@ -32,9 +32,17 @@ class Case:
     reference_name: str = "numpy"
 
 
+#: Pause before each timed run.  OpenBLAS's (and TBB's) idle workers spin for up to
+#: about 0.1 s after a call before they sleep; without a pause the run that follows
+#: a multi-threaded one shares its cores with them (two simulated ranks measured
+#: 0.047 s right after a batch call and 0.035 s after a pause).
+SETTLE_SECONDS = 0.3
+
+
 def best_time(fn, repeat):
     times = []
     for _ in range(repeat):
+        time.sleep(SETTLE_SECONDS)
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
@@ -166,6 +174,8 @@ def main(cases, X=None, args=None):
         best = {key: np.inf for key in runs}
         for _ in range(args.repeat):  # alternate implementations so drift cancels
             for key, fn in runs.items():
+                if key[0] == "daal4py":
+                    time.sleep(SETTLE_SECONDS)
                 secs = daal.time(fn) if key[0] == "daal4py" else best_time(fn, 1)
                 best[key] = min(best[key], secs)
         base = best.get(("daal4py", "batch"))
