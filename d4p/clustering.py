@@ -346,10 +346,16 @@ def _draw(comm, rows, mind, keys, seed, step, fallback_tag, uniform_race=False,
     key, idx, vals = _race_winners(comm, rows, bk, bi,
                                    None if check is None else (check, parts))
     if np.isinf(key).any():  # the same on every rank: the winners were gathered
-        fkeys = [_stream_key(seed, fallback_tag, step, t) for t in range(len(keys))]
-        bk, bi, _ = _init_pass(rows, mind, keys=np.array(fkeys, dtype=np.uint64),
-                               uniform_race=True, row_w=row_w)
-        key, idx, vals = _race_winners(comm, rows, bk, bi)
+        idx, vals = _uniform_draw(comm, rows, mind, seed, fallback_tag, step, len(keys), row_w)
+    return idx, vals
+
+
+def _uniform_draw(comm, rows, mind, seed, tag, step, ntrials, row_w):
+    """``ntrials`` races weighted by ``row_w`` alone (or uniform): the fallback when
+    every D² is zero.  Returns (global indices, rows)."""
+    keys = np.array([_stream_key(seed, tag, step, t) for t in range(ntrials)], dtype=np.uint64)
+    bk, bi, _ = _init_pass(rows, mind, keys=keys, uniform_race=True, row_w=row_w)
+    _, idx, vals = _race_winners(comm, rows, bk, bi)
     return idx, vals
 
 
@@ -375,11 +381,9 @@ def _lazy_draw(comm, rows, mind, seen, centres, s, key, seed, row_w=_NO_FLOAT):
         c = int(np.argmin(bk))  # the first chunk holding the minimum: the earlier row
         if bi[c] >= 0:
             best_key[0], best_idx[0] = bk[c], bi[c] + rows.g0
-    key_, idx, vals = _race_winners(comm, rows, best_key, best_idx)
-    if np.isinf(key_).any():  # every row sits on a centre: as in _draw
-        fkey = np.array([_stream_key(seed, _TAG_FALLBACK, s, 0)], dtype=np.uint64)
-        bk, bi, _ = _init_pass(rows, mind, keys=fkey, uniform_race=True, row_w=row_w)
-        key_, idx, vals = _race_winners(comm, rows, bk, bi)
+    found, _, vals = _race_winners(comm, rows, best_key, best_idx)
+    if np.isinf(found).any():  # every row sits on a centre: as in _draw
+        _, vals = _uniform_draw(comm, rows, mind, seed, _TAG_FALLBACK, s, 1, row_w)
     return vals[0]
 
 

@@ -312,6 +312,12 @@ def _refresh(X, i, C, s, seen, mind, copy_rows):
 
 
 @njit(cache=True, nogil=True)
+def _weight(m, row_w, i):
+    """A row's race weight from its distance ``m``: times ``row_w[i]`` if weighted."""
+    return m * row_w[i] if row_w.shape[0] > 0 else m
+
+
+@njit(cache=True, nogil=True)
 def _lazy_race_chunk(X, lo, hi, g0, C, s, mind, seen, row_w, key, copy_rows):
     """The exact winner (key, row) of the D² race over rows ``lo:hi`` against the
     centres ``C[:s]``, where ``mind[i]`` has only the centres ``C[:seen[i]]``.
@@ -323,16 +329,14 @@ def _lazy_race_chunk(X, lo, hi, g0, C, s, mind, seen, row_w, key, copy_rows):
     the bar is brought up to date and raced exactly.  The answer is the eager
     race's, bit for bit, after reading a handful of rows instead of all of them.
     """
-    weighted = row_w.shape[0] > 0
     u = np.empty(hi - lo)
     for i in range(lo, hi):
-        h = mix64(key + (np.uint64(g0 + i) + np.uint64(1)) * GOLDEN)
-        u[i - lo] = (np.float64(h >> np.uint64(12)) + 0.5) * (1.0 / 4503599627370496.0)
+        u[i - lo] = uniform(key, g0 + i)
     # 1. the race on the stale weights
     bar = np.inf
     cand = -1
     for i in range(lo, hi):
-        w = mind[i] * row_w[i] if weighted else mind[i]
+        w = _weight(mind[i], row_w, i)
         if not w > 0.0:  # exact weight is zero too (mind only decreases)
             continue
         ui = u[i - lo]
@@ -347,21 +351,19 @@ def _lazy_race_chunk(X, lo, hi, g0, C, s, mind, seen, row_w, key, copy_rows):
     if cand < 0:
         return best_key, best_idx
     # 2. that row's exact key is the bar
-    m = _refresh(X, cand, C, s, seen, mind, copy_rows)
-    w = m * row_w[cand] if weighted else m
+    w = _weight(_refresh(X, cand, C, s, seen, mind, copy_rows), row_w, cand)
     if w > 0.0:
         best_key = -np.log(u[cand - lo]) / w
         best_idx = cand
     # 3. every row whose lower bound does not exceed the bar, exactly
     for i in range(lo, hi):
-        w = mind[i] * row_w[i] if weighted else mind[i]
+        w = _weight(mind[i], row_w, i)
         if not w > 0.0:
             continue
         ui = u[i - lo]
         if best_key < np.inf and (1.0 - ui) * _BOUND_SLACK > best_key * w:
             continue  # -log(u)/exact >= (1-u)/stale > bar: cannot win
-        m = _refresh(X, i, C, s, seen, mind, copy_rows)
-        w = m * row_w[i] if weighted else m
+        w = _weight(_refresh(X, i, C, s, seen, mind, copy_rows), row_w, i)
         if not w > 0.0:
             continue
         k = -np.log(ui) / w
