@@ -229,16 +229,30 @@ def _init_rows(R, shift, lo, hi, g0, C, cbase, mind, nearest, row_w, keys, unifo
 
 
 @njit(cache=True, nogil=True)
-def _init_chunk(X, lo, hi, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum,
-                best_key, best_idx, parts, copy_rows):
-    """:func:`_init_rows` on X directly (C-ordered float64) or on a C-ordered float64
-    copy of the chunk (``copy_rows``), so that every row's distance runs through
-    the same compiled code, whatever the input's layout and dtype."""
+def _init_chunk(X, c, rows, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum,
+                best_key, best_idx, parts, nparts, copy_rows):
+    """:func:`_init_rows` on chunk ``c`` (into row ``c`` of the tables), on X directly
+    (C-ordered float64) or on a C-ordered float64 copy of the chunk
+    (``copy_rows``), so that every row's distance runs through the same compiled
+    code, whatever the input's layout and dtype."""
+    lo = c * rows
+    hi = min(mind.shape[0], lo + rows)
     if copy_rows and C.shape[0] > 0:
-        return _init_rows(_c_rows(X, lo, hi), lo, lo, hi, g0, C, cbase, mind, nearest, row_w,
-                          keys, uniform_race, want_sum, best_key, best_idx, parts)
-    return _init_rows(X, 0, lo, hi, g0, C, cbase, mind, nearest, row_w, keys, uniform_race,
-                      want_sum, best_key, best_idx, parts)
+        nparts[c] = _init_rows(_c_rows(X, lo, hi), lo, lo, hi, g0, C, cbase, mind, nearest,
+                               row_w, keys, uniform_race, want_sum, best_key[c], best_idx[c],
+                               parts[c])
+    else:
+        nparts[c] = _init_rows(X, 0, lo, hi, g0, C, cbase, mind, nearest, row_w, keys,
+                               uniform_race, want_sum, best_key[c], best_idx[c], parts[c])
+
+
+@njit(cache=True, nogil=True)
+def _init_tables(n, rows, nt):
+    """Per chunk of ``rows`` rows: best keys (inf) and rows (-1) of ``nt`` races, and
+    exact-sum partials with their counts."""
+    nch = (n + rows - 1) // rows
+    return (np.full((nch, nt), np.inf), np.full((nch, nt), -1, dtype=np.int64),
+            np.zeros((nch, MSUM_CAP)), np.zeros(nch, dtype=np.int64))
 
 
 @njit(cache=True, nogil=True)
@@ -254,17 +268,10 @@ def init_pass_serial(X, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, 
     their counts.  Combine the chunks in order (see clustering.py).  ``copy_rows``
     must be True unless ``X`` is C-ordered float64.
     """
-    n = mind.shape[0]
-    nch = (n + rows - 1) // rows
-    nt = keys.shape[0]
-    best_key = np.full((nch, nt), np.inf)
-    best_idx = np.full((nch, nt), -1, dtype=np.int64)
-    parts = np.zeros((nch, MSUM_CAP))
-    nparts = np.zeros(nch, dtype=np.int64)
-    for c in range(nch):
-        nparts[c] = _init_chunk(X, c * rows, min(n, (c + 1) * rows), g0, C, cbase, mind, nearest,
-                                row_w, keys, uniform_race, want_sum, best_key[c], best_idx[c],
-                                parts[c], copy_rows)
+    best_key, best_idx, parts, nparts = _init_tables(mind.shape[0], rows, keys.shape[0])
+    for c in range(nparts.shape[0]):
+        _init_chunk(X, c, rows, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum,
+                    best_key, best_idx, parts, nparts, copy_rows)
     return best_key, best_idx, parts, nparts
 
 
@@ -272,17 +279,10 @@ def init_pass_serial(X, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, 
 def init_pass_parallel(X, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum,
                        rows, copy_rows):
     """As :func:`init_pass_serial`, with the chunks spread over Numba's threads."""
-    n = mind.shape[0]
-    nch = (n + rows - 1) // rows
-    nt = keys.shape[0]
-    best_key = np.full((nch, nt), np.inf)
-    best_idx = np.full((nch, nt), -1, dtype=np.int64)
-    parts = np.zeros((nch, MSUM_CAP))
-    nparts = np.zeros(nch, dtype=np.int64)
-    for c in prange(nch):
-        nparts[c] = _init_chunk(X, c * rows, min(n, (c + 1) * rows), g0, C, cbase, mind, nearest,
-                                row_w, keys, uniform_race, want_sum, best_key[c], best_idx[c],
-                                parts[c], copy_rows)
+    best_key, best_idx, parts, nparts = _init_tables(mind.shape[0], rows, keys.shape[0])
+    for c in prange(nparts.shape[0]):
+        _init_chunk(X, c, rows, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum,
+                    best_key, best_idx, parts, nparts, copy_rows)
     return best_key, best_idx, parts, nparts
 
 
@@ -422,37 +422,36 @@ def _potential_rows(R, shift, lo, hi, T, mind, row_w, parts, nparts):
 
 
 @njit(cache=True, nogil=True)
-def _potential_chunk(X, lo, hi, T, mind, row_w, parts, nparts, copy_rows):
-    """Exact partials of ``sum_i row_w[i] * min(mind[i], |X[i] - T[t]|^2)`` per trial t."""
+def _potential_chunk(X, c, rows, T, mind, row_w, parts, nparts, copy_rows):
+    """Exact partials of ``sum_i row_w[i] * min(mind[i], |X[i] - T[t]|^2)`` per trial t,
+    over chunk ``c`` (into ``parts[c]``/``nparts[c]``)."""
+    lo = c * rows
+    hi = min(mind.shape[0], lo + rows)
     if copy_rows:
-        _potential_rows(_c_rows(X, lo, hi), lo, lo, hi, T, mind, row_w, parts, nparts)
+        _potential_rows(_c_rows(X, lo, hi), lo, lo, hi, T, mind, row_w, parts[c], nparts[c])
     else:
-        _potential_rows(X, 0, lo, hi, T, mind, row_w, parts, nparts)
+        _potential_rows(X, 0, lo, hi, T, mind, row_w, parts[c], nparts[c])
+
+
+@njit(cache=True, nogil=True)
+def _potential_tables(n, rows, nt):
+    nch = (n + rows - 1) // rows
+    return np.zeros((nch, nt, MSUM_CAP)), np.zeros((nch, nt), dtype=np.int64)
 
 
 @njit(cache=True, nogil=True)
 def potentials_serial(X, T, mind, row_w, rows, copy_rows):
-    n = mind.shape[0]
-    nch = (n + rows - 1) // rows
-    nt = T.shape[0]
-    parts = np.zeros((nch, nt, MSUM_CAP))
-    nparts = np.zeros((nch, nt), dtype=np.int64)
-    for c in range(nch):
-        _potential_chunk(X, c * rows, min(n, (c + 1) * rows), T, mind, row_w, parts[c], nparts[c],
-                         copy_rows)
+    parts, nparts = _potential_tables(mind.shape[0], rows, T.shape[0])
+    for c in range(nparts.shape[0]):
+        _potential_chunk(X, c, rows, T, mind, row_w, parts, nparts, copy_rows)
     return parts, nparts
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def potentials_parallel(X, T, mind, row_w, rows, copy_rows):
-    n = mind.shape[0]
-    nch = (n + rows - 1) // rows
-    nt = T.shape[0]
-    parts = np.zeros((nch, nt, MSUM_CAP))
-    nparts = np.zeros((nch, nt), dtype=np.int64)
-    for c in prange(nch):
-        _potential_chunk(X, c * rows, min(n, (c + 1) * rows), T, mind, row_w, parts[c], nparts[c],
-                         copy_rows)
+    parts, nparts = _potential_tables(mind.shape[0], rows, T.shape[0])
+    for c in prange(nparts.shape[0]):
+        _potential_chunk(X, c, rows, T, mind, row_w, parts, nparts, copy_rows)
     return parts, nparts
 
 
