@@ -37,8 +37,8 @@ _VOTE_WEIGHTS = {"voteUniform": "voteUniform", "voteDistance": "voteDistance",
                  "voteWeightsUniform": "voteUniform", "voteWeightsDistance": "voteDistance"}
 DATA_USE = ("doNotUse", "doUse")
 
-#: Bytes of one (queries x training rows) product block (kept in cache).
-_BLOCK_BYTES = 1 << 21
+#: Bytes of one (queries x training rows) float32 product block (kept in cache).
+_BLOCK_BYTES = 1 << 20
 #: Bytes of queries plus returned candidates per exchange round, per rank.
 _ROUND_BYTES = 32 << 20
 
@@ -610,6 +610,15 @@ def _neighbours(Q, model, targets, k, run):
     return out_d, out_i, out_t
 
 
+def _scaled32(A):
+    """``A`` times a power of two (so its largest magnitude is in [0.5, 1)) in
+    float32, and that power: the screening product neither overflows nor loses
+    more than float32's relative precision (plus an underflow floor)."""
+    top = float(np.max(np.abs(A))) if A.size else 0.0
+    scale = 1.0 if top == 0 else 2.0 ** -(np.frexp(top)[1])
+    return (A * scale).astype(np.float32), scale
+
+
 def _local_candidates(Q, model, targets, k):
     """The k best rows of this rank's part of the model for each query, sorted;
     missing rows (a rank with fewer than k) are padded with distance inf."""
@@ -620,21 +629,31 @@ def _local_candidates(Q, model, targets, k):
     if m and X.shape[0]:
         xn = np.einsum("ij,ij->i", X, X)
         qn = np.einsum("ij,ij->i", Q, Q)
-        # |fl(q.x) - q.x|, |fl(|q|²) - |q|²|, ... are each below about p·eps·(|q|² + |x|²)
-        slack = 4.0 * (p + 4) * np.finfo(np.float64).eps
-        q_rows = max(16, min(256, _BLOCK_BYTES // (8 * 1024)))
-        x_rows = max(16, _BLOCK_BYTES // (8 * q_rows))
+        X32, sx = _scaled32(X)
+        Q32, sq = _scaled32(Q)
+        # Rounding X and Q to float32 and the float32 product err by at most about
+        # (p + 3) u sum|q_l x_l| <= (p + 3) u (|q|² + |x|²) / 2, u = 2^-24; underflow adds
+        # at most p + 2 times the smallest normal float32 (in the scaled units).
+        # Both bounds are taken 8 times over: a wider margin only costs re-checks.
+        u = np.finfo(np.float32).eps / 2
+        slack = 8.0 * (p + 3) * u
+        with np.errstate(over="ignore", divide="ignore"):
+            gscale = (1.0 / sq) * (1.0 / sx)
+            floor = 16.0 * (p + 2) * float(np.finfo(np.float32).tiny) * gscale
+        if not (np.isfinite(xn).all() and np.isfinite(qn).all() and np.isfinite(floor)):
+            floor = np.inf  # squares overflow (|x| > 1e150 or so): check every pair exactly
+        q_rows = 256
+        x_rows = max(64, _BLOCK_BYTES // (4 * q_rows))
         first = model.RowOffset
 
         def fold(start, stop):
             for qa in range(start, stop, q_rows):
                 qb = min(qa + q_rows, stop)
-                Qb = Q[qa:qb]
                 for xa in range(0, X.shape[0], x_rows):
                     xb = min(xa + x_rows, X.shape[0])
-                    gram = Qb @ X[xa:xb].T
-                    nk.fold_block(gram, qn[qa:qb], xn[xa:xb], Qb, X[xa:xb], first + xa,
-                                  slack, heap_d[qa:qb], heap_i[qa:qb])
+                    gram = Q32[qa:qb] @ X32[xa:xb].T
+                    nk.fold_block(gram, gscale, qn[qa:qb], xn[xa:xb], Q[qa:qb], X[xa:xb],
+                                  first + xa, slack, floor, heap_d[qa:qb], heap_i[qa:qb])
 
         nparts = _parallel.thread_parts(m, q_rows)
         if nparts == 1:

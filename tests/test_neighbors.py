@@ -532,3 +532,37 @@ def test_property_any_split_equals_exact_reference(n, p, nranks, seed, distance,
     np.testing.assert_array_equal(np.vstack([o.indices for o in out]), idx)
     np.testing.assert_array_equal(np.vstack([o.distances for o in out]), dist)
     np.testing.assert_array_equal(np.concatenate([o.prediction[:, 0] for o in out]), expected)
+
+
+def test_huge_and_tiny_magnitudes_stay_exact():
+    """Squared norms that overflow float64, and values that underflow float32."""
+    X, y = gaussian(40, 3, seed=60)
+    Q, _ = gaussian(10, 3, seed=61)
+    for X, Q in [((1 + 1e-8 * X) * 1e155, (1 + 1e-8 * Q) * 1e155),  # |x|² = inf
+                 (X * 1e-30, Q * 1e-30), (X * 1e-150, Q * 1e-150)]:
+        model = d4p.bf_knn_classification_training(nClasses=3).compute(X, y).model
+        res = d4p.bf_knn_classification_prediction(k=5, nClasses=3, resultsToCompute=BOTH
+                                                   ).compute(Q, model)
+        dist, idx = exact_neighbors(X, Q, 5)
+        assert np.isfinite(dist).all()
+        np.testing.assert_array_equal(res.indices, idx)
+        np.testing.assert_allclose(res.distances, dist, rtol=1e-12)
+
+
+def test_screening_skips_most_pairs_and_keeps_exact_heaps():
+    """The float32 screen re-checks few pairs exactly; the heaps equal the reference."""
+    from d4p.kernels import neighbors as nk
+
+    X, _ = gaussian(3000, 8, seed=62)
+    Q, _ = gaussian(50, 8, seed=63)
+    X32, sx = neighbors._scaled32(X)
+    Q32, sq = neighbors._scaled32(Q)
+    heap_d = np.full((50, 4), np.inf)
+    heap_i = np.full((50, 4), nk.NO_ROW, dtype=np.int64)
+    checks = nk.fold_block(Q32 @ X32.T, 1 / (sq * sx), (Q * Q).sum(1), (X * X).sum(1), Q, X, 0,
+                           8 * 11 * 2.0**-24, 0.0, heap_d, heap_i)
+    nk.sort_heaps(heap_d, heap_i)
+    dist, idx = exact_neighbors(X, Q, 4)
+    np.testing.assert_array_equal(heap_i, idx)
+    np.testing.assert_array_equal(np.sqrt(heap_d), dist)
+    assert checks < 0.05 * X.shape[0] * Q.shape[0]

@@ -3,10 +3,10 @@
 A query's neighbours are kept in a max-heap of its k best (squared distance,
 global row index) pairs, ordered lexicographically, so ties go to the lower
 index.  Blocks of training rows are screened with the expanded form
-``|q|² + |x|² - 2 q·x`` (the product comes from BLAS) and every row that the
-rounding bound cannot exclude is re-checked with the exact sum of squared
-differences: the heap only ever holds exact values, so the neighbours are exactly
-those of the exact distances whatever BLAS does.
+``|q|² + |x|² - 2 q·x`` (the product comes from BLAS, in float32) and every row
+that the rounding bound cannot exclude is re-checked with the exact float64 sum
+of squared differences: the heap only ever holds exact values, so the neighbours
+are exactly those of the exact distances whatever BLAS does.
 """
 import numba
 import numpy as np
@@ -41,17 +41,19 @@ def _sift_down(hd, hi, k):
 
 
 @numba.njit(cache=True, nogil=True)
-def fold_block(gram, qn, xn, Q, X, first, slack, heap_d, heap_i):
+def fold_block(gram, gscale, qn, xn, Q, X, first, slack, floor, heap_d, heap_i):
     """Fold one block of training rows into the queries' heaps.
 
     Parameters
     ----------
-    gram : (m, b) float64, ``Q @ X.T``
+    gram : (m, b) float32 or float64, ``gscale * gram[i, j]`` approximates ``Q[i] . X[j]``
+    gscale : float
     qn, xn : (m,), (b,) float64, squared row norms of Q and X
     Q, X : (m, p), (b, p) float64, the queries and the training rows
     first : int, global index of ``X[0]``
-    slack : float, relative rounding bound of the expanded form: the exact squared
-        distance is within ``slack * (qn[i] + xn[j])`` of the screened value
+    slack, floor : float, the rounding bound of the screened value: the exact squared
+        distance is within ``slack * (qn[i] + xn[j]) + floor`` of
+        ``qn[i] + xn[j] - 2 gscale gram[i, j]``
     heap_d, heap_i : (m, k) float64 / int64, max-heaps (root = worst kept row),
         updated in place
 
@@ -62,18 +64,24 @@ def fold_block(gram, qn, xn, Q, X, first, slack, heap_d, heap_i):
     m, b = gram.shape
     p = Q.shape[1]
     k = heap_d.shape[1]
+    keep = 1.0 - slack
+    xs = np.empty(b)
+    for j in range(b):
+        xs[j] = keep * xn[j]
+    c = -2.0 * gscale
     checks = 0
     for i in range(m):
         hd = heap_d[i]
         hi = heap_i[i]
-        qi = qn[i]
+        qi = keep * qn[i] - floor
+        # skip row j when its screened lower bound exceeds the worst kept distance
+        limit = hd[0] - qi
         for j in range(b):
-            screened = qi + xn[j] - 2.0 * gram[i, j]
-            if screened - slack * (qi + xn[j]) > hd[0]:
+            if xs[j] + c * gram[i, j] > limit:
                 continue
             exact = 0.0
-            for c in range(p):
-                t = Q[i, c] - X[j, c]
+            for col in range(p):
+                t = Q[i, col] - X[j, col]
                 exact += t * t
             checks += 1
             idx = first + j
@@ -81,6 +89,7 @@ def fold_block(gram, qn, xn, Q, X, first, slack, heap_d, heap_i):
                 hd[0] = exact
                 hi[0] = idx
                 _sift_down(hd, hi, k)
+                limit = hd[0] - qi
     return checks
 
 
