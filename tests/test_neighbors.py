@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import d4p
-from d4p import neighbors
+from d4p import knn_search
 from naive_neighbors import (exact_neighbors, mean_of, sklearn_classifier, sklearn_regressor,
                              vote)
 from spmd import local_rows, row_range, spmd
@@ -213,8 +213,8 @@ def test_empty_ranks_given_as_empty_lists():
 
 def test_many_exchange_rounds_and_blocks(monkeypatch):
     """Small round and block budgets: many rounds of queries, many blocks."""
-    monkeypatch.setattr(neighbors, "_ROUND_BYTES", 3000)
-    monkeypatch.setattr(neighbors, "_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(knn_search, "ROUND_BYTES", 3000)
+    monkeypatch.setattr(knn_search, "BLOCK_BYTES", 4096)
     X, y = grid(150, 3, seed=21, values=4)
     Q, _ = grid(80, 3, seed=22, values=4)
 
@@ -555,8 +555,8 @@ def test_screening_skips_most_pairs_and_keeps_exact_heaps():
 
     X, _ = gaussian(3000, 8, seed=62)
     Q, _ = gaussian(50, 8, seed=63)
-    X32, sx = neighbors._scaled32(X)
-    Q32, sq = neighbors._scaled32(Q)
+    X32, sx = knn_search.scaled32(X)
+    Q32, sq = knn_search.scaled32(Q)
     heap_d = np.full((50, 4), np.inf)
     heap_i = np.full((50, 4), nk.NO_ROW, dtype=np.int64)
     checks = nk.fold_block(Q32 @ X32.T, 1 / (sq * sx), (Q * Q).sum(1), (X * X).sum(1), Q, X, 0,
