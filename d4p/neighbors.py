@@ -176,6 +176,8 @@ class _Training(Algorithm):
     def _local(self, inputs):
         data, targets = inputs
         X = self._rows(data)
+        if targets is None and self._target_name == "labels":
+            targets = np.zeros((X.shape[0], 1))  # neighbours only (scikit-learn-intelex does it)
         raw = check_table(targets, self._target_name)
         if raw.shape[0] != X.shape[0]:
             raise ValueError(f"{self._target_name} has {raw.shape[0]} rows but data has "
@@ -250,15 +252,17 @@ class bf_knn_classification_training(_Training):
         parse_flags(self._name, "resultsToEvaluate", resultsToEvaluate, RESULTS_TO_EVALUATE,
                     ["computeClassLabels"])
 
-    def compute(self, data, labels, setup=False):
+    def compute(self, data, labels=None, setup=False):
         """Keep ``data`` and ``labels`` (this rank's rows when distributed).
 
         Parameters
         ----------
         data : array-like (n, p), DataFrame, sparse matrix or CSV file name
             ``"{}"`` in a file name is replaced by the rank.
-        labels : array-like (n, 1) or (n,)
+        labels : array-like (n, 1) or (n,), optional
             Class indices 0 .. nClasses - 1 (integers, or floats holding integers).
+            ``None`` (as daal4py allows) gives a model for neighbour searches only:
+            predict with ``resultsToEvaluate='none'``.
         setup : ignored
             Accepted for daal4py compatibility.
 
@@ -266,7 +270,13 @@ class bf_knn_classification_training(_Training):
         -------
         bf_knn_classification_training_result
         """
+        self._labels_given = labels is not None
         return self._compute((data, labels))
+
+    def _agreed_values(self):
+        values = super()._agreed_values()
+        values["labels"] = "given" if self._labels_given else "None"
+        return values
 
     def _targets(self, T):
         if T.shape[0] and T.shape[1] != 1:
@@ -285,7 +295,8 @@ class bf_knn_classification_training(_Training):
         return np.empty(0, dtype=np.int64)
 
     def _model(self, common, y):
-        return bf_knn_classification_model(NumberOfClasses=self.nClasses, labels=y, **common)
+        return bf_knn_classification_model(NumberOfClasses=self.nClasses,
+                                           labels=y if self._labels_given else None, **common)
 
 
 class bf_knn_regression_training(_Training):
@@ -388,6 +399,7 @@ class _Prediction(Algorithm):
         if model.Rank != comm.rank:
             raise ValueError(f"this rank ({comm.rank}) holds rank {model.Rank}'s part of the "
                              "model")
+        self._check_against(model)
         if self.k > model.NumberOfRows:
             raise ValueError(f"k = {self.k} is larger than the number of training rows "
                              f"({model.NumberOfRows})")
@@ -397,6 +409,9 @@ class _Prediction(Algorithm):
 
     def _identity(self, shape):
         return np.empty((0, shape["data"]))
+
+    def _check_against(self, model):
+        """Checks of the prediction's parameters against the model (on every rank)."""
 
     def _finish(self, Q, run):
         model = self._model_in_use
@@ -502,7 +517,14 @@ class bf_knn_classification_prediction(_Prediction):
         return self._predict(data, model)
 
     def _targets_of(self, model):
+        if model.labels is None:
+            return np.zeros((model.data.shape[0], 1))
         return model.labels.reshape(-1, 1).astype(np.float64)
+
+    def _check_against(self, model):
+        if model.labels is None and self._evaluate_flags:
+            raise ValueError("the model was trained without labels; predict with "
+                             "resultsToEvaluate='none' (neighbours only)")
 
     def _evaluate(self, dist, T, model):
         out = {"prediction": None, "probabilities": None}

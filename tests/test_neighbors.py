@@ -566,3 +566,27 @@ def test_screening_skips_most_pairs_and_keeps_exact_heaps():
     np.testing.assert_array_equal(heap_i, idx)
     np.testing.assert_allclose(np.sqrt(heap_d), dist, rtol=1e-14)
     assert checks < 0.05 * X.shape[0] * Q.shape[0]
+
+
+@spmd
+def test_training_without_labels_searches_neighbours_only():
+    """scikit-learn-intelex trains daal4py's kNN with labels=None for NearestNeighbors."""
+    X, _ = gaussian(60, 3, seed=64)
+    Q, _ = gaussian(15, 3, seed=65)
+    model = d4p.bf_knn_classification_training(distributed=True).compute(local_rows(X)).model
+    assert model.labels is None
+    res = d4p.bf_knn_classification_prediction(
+        k=4, resultsToCompute=BOTH, resultsToEvaluate="none", distributed=True).compute(
+        my_queries(Q), model)
+    assert res.prediction is None
+    np.testing.assert_array_equal(res.indices, exact_neighbors(X, Q, 4)[1][my_slice(Q)])
+    expect_all_ranks(ValueError, "trained without labels", lambda: d4p.bf_knn_classification_prediction(
+        k=4, distributed=True).compute(my_queries(Q), model))
+
+
+@spmd(ranks=(2, 3, 4, 7))
+def test_labels_given_on_some_ranks_only_raises_everywhere():
+    X, y = gaussian(20, 2, seed=66)
+    labels = on_last_rank(None, local_rows(y))
+    expect_all_ranks(ValueError, "labels is", lambda: d4p.bf_knn_classification_training(
+        nClasses=3, distributed=True).compute(local_rows(X), labels))
