@@ -135,6 +135,7 @@ def main():
         for name, fn in runs.items():
             secs, results[name] = timed(fn)
             times[name].append(secs)
+            print(f"# {name}: {secs:.2f} s", flush=True)
 
     daal_idx = None
     if args.daal4py_python and os.path.exists(args.daal4py_python):
