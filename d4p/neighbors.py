@@ -372,7 +372,6 @@ class _Prediction(Algorithm):
         return values
 
     def _predict(self, data, model):
-        self._check_model(model)
         self._model_in_use = model
         try:
             return self._compute((data, model))
@@ -390,6 +389,7 @@ class _Prediction(Algorithm):
 
     def _local(self, inputs):
         data, model = inputs
+        self._check_model(model)  # inside the agreement: a wrong model raises on every rank
         comm = communicator(self.distributed)
         if model.NumberOfRanks != comm.size:
             how = ("with distributed=True" if model.NumberOfRanks > 1 else

@@ -590,3 +590,12 @@ def test_labels_given_on_some_ranks_only_raises_everywhere():
     labels = on_last_rank(None, local_rows(y))
     expect_all_ranks(ValueError, "labels is", lambda: d4p.bf_knn_classification_training(
         nClasses=3, distributed=True).compute(local_rows(X), labels))
+
+
+@spmd(ranks=(2, 3))
+def test_wrong_model_type_on_one_rank_raises_everywhere():
+    X, y = gaussian(20, 2, seed=67)
+    model = train(X, y)
+    bad = on_last_rank(d4p.bf_knn_classification_training(nClasses=3, distributed=True)
+                       .compute(local_rows(X), local_rows(y)), model)
+    expect_all_ranks(TypeError, "pass the model", lambda: predict(X, bad, 3))
