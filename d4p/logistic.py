@@ -520,6 +520,14 @@ class logistic_regression_training(Algorithm):
         if present.size < 2:
             run.fail(f"{self._name}: the labels hold only class {int(present[0])} (on all "
                      "ranks together); logistic regression needs at least two classes")
+        absent = np.flatnonzero(counts == 0)
+        if absent.size and (self.interceptFlag or self.penaltyL1 == self.penaltyL2 == 0):
+            warnings.warn(
+                f"{self._name}: class(es) {absent.tolist()} of nClasses = {self.nClasses} do "
+                "not occur in the labels, so there is no finite optimum (their scores go to "
+                "-inf; the unpenalised intercept cannot be bounded); d4p stops where their "
+                "probabilities are at rounding level.  Give interceptFlag=False with "
+                "penaltyL2 > 0, or only the classes present", ConvergenceWarning, stacklevel=5)
         problem = _Problem(X, y, self.nClasses, self.interceptFlag, comm, run.total_rows,
                            self.penaltyL1, self.penaltyL2)
         theta, iterations = _Newton(problem, self.accuracyThreshold, self.maxIterations,

@@ -400,3 +400,13 @@ def test_property_any_split_equals_batch(n, p, k, nranks, seed, intercept, l2, l
     for got in d4p.run_spmd(body, nranks):
         assert_beta(got.model.Beta, batch.model.Beta, rtol=1e-10)
         assert got.nIterations == batch.nIterations
+
+
+def test_absent_class_with_intercept_warns():
+    X, y = data(200, 3, 3, seed=16)
+    with pytest.warns(d4p.ConvergenceWarning, match=r"class\(es\) \[3\] of nClasses = 4"):
+        model = train(X, y, 4, True, l2=0.01).model
+    assert np.isfinite(model.Beta).all() and model.Beta[3, 0] < -15
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # bounded without an intercept and with a penalty
+        train(X, y, 4, False, l2=0.01)
