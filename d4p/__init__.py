@@ -37,6 +37,9 @@ _LAZY = {
     "multinomial_naive_bayes_model": "naive_bayes",
     "multinomial_naive_bayes_prediction": "naive_bayes",
     "classifier_prediction_result": "naive_bayes",
+    **{name: "logistic" for name in (
+        "logistic_regression_training", "logistic_regression_training_result",
+        "logistic_regression_model", "logistic_regression_prediction", "ConvergenceWarning")},
     **{name: "decomposition" for name in (
         "qr", "qr_result", "svd", "svd_result", "pca", "pca_result", "pca_transform",
         "pca_transform_result")},
