@@ -599,3 +599,13 @@ def test_wrong_model_type_on_one_rank_raises_everywhere():
     bad = on_last_rank(d4p.bf_knn_classification_training(nClasses=3, distributed=True)
                        .compute(local_rows(X), local_rows(y)), model)
     expect_all_ranks(TypeError, "pass the model", lambda: predict(X, bad, 3))
+
+
+def test_prediction_with_default_n_classes_uses_the_models_classes():
+    """daal4py's examples predict with ``bf_knn_classification_prediction()`` (nClasses 2)
+    on a model of more classes."""
+    X, y = gaussian(120, 3, seed=68, classes=5)
+    model = d4p.bf_knn_classification_training(nClasses=5).compute(X, y).model
+    res = d4p.bf_knn_classification_prediction(k=3).compute(X[:30], model)
+    np.testing.assert_array_equal(res.prediction[:, 0],
+                                  sklearn_classifier(X, y, 3).predict(X[:30]))
