@@ -609,3 +609,20 @@ def test_prediction_with_default_n_classes_uses_the_models_classes():
     res = d4p.bf_knn_classification_prediction(k=3).compute(X[:30], model)
     np.testing.assert_array_equal(res.prediction[:, 0],
                                   sklearn_classifier(X, y, 3).predict(X[:30]))
+
+
+def test_model_rows_are_read_only_and_doUse_follows_the_users_array():
+    X, y = gaussian(40, 2, seed=69)
+    Q, _ = gaussian(5, 2, seed=70)
+    own = d4p.bf_knn_classification_training(nClasses=3).compute(X, y).model
+    with pytest.raises(ValueError):
+        own.data[0, 0] = 1.0
+    first = predict(Q, own, 3, distributed=False)
+    assert predict(Q, own, 3, distributed=False) == first  # the kept search data
+    Xu = X.copy()
+    shared = d4p.bf_knn_classification_training(nClasses=3, dataUseInModel="doUse").compute(
+        Xu, y).model
+    assert predict(Q, shared, 3, distributed=False) == first
+    Xu[:] = Xu[::-1]  # daal4py's 'doUse': the model refers to the caller's rows
+    dist, idx = exact_neighbors(Xu, Q, 3)
+    np.testing.assert_array_equal(predict(Q, shared, 3, distributed=False).indices, idx)
