@@ -211,6 +211,7 @@ def test_empty_ranks_given_as_empty_lists():
         assert res.indices.shape == (0, 3)
 
 
+@pytest.mark.timeout(120)
 def test_many_exchange_rounds_and_blocks(monkeypatch):
     """Small round and block budgets: many rounds of queries, many blocks."""
     monkeypatch.setattr(knn_search, "ROUND_BYTES", 3000)
@@ -504,6 +505,7 @@ def test_merge_sorted_takes_the_lexicographic_best():
 # ---- property: any split equals the exact reference ---------------------------------------------
 
 
+@pytest.mark.timeout(300)
 @given(n=st.integers(1, 40), p=st.integers(1, 4), nranks=st.integers(1, 6),
        seed=st.integers(0, 2**32 - 1), distance=st.booleans(), data_=st.data())
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
