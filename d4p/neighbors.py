@@ -165,6 +165,9 @@ class _Training(Algorithm):
 
     def _init_common(self, fptype, method, k, dataUseInModel, resultsToCompute, voteWeights,
                      engine, distributed):
+        if isinstance(fptype, numbers.Number):
+            raise TypeError(f"{self._name}: the first positional parameter is fptype, as in "
+                            f"daal4py; pass nClasses= and k= by keyword (got {fptype!r})")
         self.fptype = fptype
         self._dtype = check_fptype(fptype)
         self.method = check_method(self._name, method, METHODS)

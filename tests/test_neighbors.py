@@ -473,6 +473,14 @@ def test_bad_parameters(cls, kwargs, exc, match):
         cls(**kwargs)
 
 
+@pytest.mark.parametrize("cls", [d4p.bf_knn_classification_training,
+                                 d4p.bf_knn_classification_prediction,
+                                 d4p.bf_knn_regression_training, d4p.bf_knn_regression_prediction])
+def test_positional_class_count_gets_a_hint(cls):
+    with pytest.raises(TypeError, match="pass nClasses= and k= by keyword"):
+        cls(3)
+
+
 def test_daal4py_names_and_the_issues_names_of_vote_weights():
     for name, canonical in [("voteDistance", "voteDistance"),
                             ("voteWeightsDistance", "voteDistance"),
