@@ -1,5 +1,6 @@
 """qr, svd, pca and pca_transform: batch, distributed, streaming, property tests."""
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -499,26 +500,47 @@ def test_constructor_checks():
 # ---- distributed -----------------------------------------------------------------------------
 
 
+def spmd_cases(**cases):
+    """One @spmd test per case: ``body(case)`` registered as ``<body name>__<key>`` (a
+    separate test on threads and under mpiexec, so a failing case hides no other)."""
+    def register(body):
+        module = sys.modules[body.__module__]
+        for key, case in cases.items():
+            def bound(case=case):
+                body(case)
+            bound.__name__ = bound.__qualname__ = f"{body.__name__}__{key}"
+            bound.__module__ = body.__module__
+            bound.__doc__ = body.__doc__
+            setattr(module, bound.__name__, spmd(bound))
+    return register
+
+
 def short_weights(size):
     """Weights giving empty ranks and ranks with fewer rows than columns."""
     return [(0, 1, 8, 1, 0, 2, 1, 3)[r % 8] for r in range(size)] if size > 1 else [1]
 
 
-@spmd
-def test_distributed_qr_equals_batch_with_empty_and_short_ranks():
-    for X, weights in ((data(301, 6, seed=1, shift=4.0), None), (data(40, 8, seed=2), "short")):
-        batch = d4p.qr().compute(X)
-        w = short_weights(d4p.num_procs()) if weights else None
-        rows = local_rows(X, w)
-        res = d4p.qr(distributed=True).compute(rows)
-        assert_close(res.matrixR, batch.matrixR)
-        assert res.matrixQ.shape == (rows.shape[0], X.shape[1])
-        assert_close(res.matrixQ @ res.matrixR, rows, 1e-12)
-        Q = gathered(res.matrixQ)
-        assert_orthonormal(Q)
-        assert_close(Q, batch.matrixQ, 1e-9)  # unique: R has a positive diagonal
-        Rs = current_comm().allgather(res.matrixR)
-        assert all(np.array_equal(R, Rs[0]) for R in Rs)  # the same bits on every rank
+def weights_for(kind):
+    """None: local_rows' default split (uneven, an empty rank); "short": short_weights."""
+    return short_weights(d4p.num_procs()) if kind == "short" else None
+
+
+@spmd_cases(default_split=(dict(n=301, p=6, seed=1, shift=4.0), None),
+            short_ranks=(dict(n=40, p=8, seed=2), "short"))
+def test_distributed_qr_equals_batch_with_empty_and_short_ranks(case):
+    shape, weights = case
+    X = data(**shape)
+    batch = d4p.qr().compute(X)
+    rows = local_rows(X, weights_for(weights))
+    res = d4p.qr(distributed=True).compute(rows)
+    assert_close(res.matrixR, batch.matrixR)
+    assert res.matrixQ.shape == (rows.shape[0], X.shape[1])
+    assert_close(res.matrixQ @ res.matrixR, rows, 1e-12)
+    Q = gathered(res.matrixQ)
+    assert_orthonormal(Q)
+    assert_close(Q, batch.matrixQ, 1e-9)  # unique: R has a positive diagonal
+    Rs = current_comm().allgather(res.matrixR)
+    assert all(np.array_equal(R, Rs[0]) for R in Rs)  # the same bits on every rank
 
 
 @spmd
@@ -531,69 +553,85 @@ def test_distributed_qr_total_rows_fewer_than_columns():
     assert_orthonormal(gathered(res.matrixQ))
 
 
-@spmd
-def test_distributed_qr_ill_conditioned_every_path():
-    for kappa in (1e4, 1e9):
-        X = conditioned(1500, 6, kappa, seed=5)
-        batch = d4p.qr().compute(X)
-        rows = local_rows(X)
-        res = d4p.qr(distributed=True).compute(rows)
-        scale = np.linalg.norm(X, axis=0)
-        assert (np.abs(res.matrixR - batch.matrixR) / scale).max() < 1e-15 * kappa * 10
-        assert (np.abs(res.matrixQ @ res.matrixR - rows) / scale).max(initial=0) < 1e-14
-        assert_orthonormal(gathered(res.matrixQ), 1e-13)
+@spmd_cases(two_pass=1e4, householder=1e9)
+def test_distributed_qr_ill_conditioned(kappa):
+    X = conditioned(1500, 6, kappa, seed=5)
+    batch = d4p.qr().compute(X)
+    rows = local_rows(X)
+    res = d4p.qr(distributed=True).compute(rows)
+    scale = np.linalg.norm(X, axis=0)
+    assert (np.abs(res.matrixR - batch.matrixR) / scale).max() < 1e-15 * kappa * 10
+    assert (np.abs(res.matrixQ @ res.matrixR - rows) / scale).max(initial=0) < 1e-14
+    assert_orthonormal(gathered(res.matrixQ), 1e-13)
 
 
-@spmd
-def test_distributed_svd_equals_batch():
+@spmd_cases(default_split=None, short_ranks="short")
+def test_distributed_svd_equals_batch(weights):
     X = data(40, 5, seed=6, shift=1.0)
     batch = d4p.svd().compute(X)
-    for weights in (None, short_weights(d4p.num_procs())):
-        rows = local_rows(X, weights)
-        res = d4p.svd(distributed=True).compute(rows)
-        assert_close(res.singularValues, batch.singularValues)
-        assert_close(res.rightSingularMatrix, batch.rightSingularMatrix)
-        U = res.leftSingularMatrix
-        assert U.shape == (rows.shape[0], 5)
-        assert_close((U * res.singularValues) @ res.rightSingularMatrix,
-                     rows.reshape(-1, 5), 1e-12)
-        assert_orthonormal(gathered(U))
-        r_only = d4p.svd(leftSingularMatrix="notRequired", distributed=True).compute(rows)
-        assert r_only.leftSingularMatrix is None
-        assert_close(r_only.singularValues, batch.singularValues)
-        assert_close(r_only.rightSingularMatrix, batch.rightSingularMatrix)
+    rows = local_rows(X, weights_for(weights))
+    res = d4p.svd(distributed=True).compute(rows)
+    assert_close(res.singularValues, batch.singularValues)
+    assert_close(res.rightSingularMatrix, batch.rightSingularMatrix)
+    U = res.leftSingularMatrix
+    assert U.shape == (rows.shape[0], 5)
+    assert_close((U * res.singularValues) @ res.rightSingularMatrix, rows.reshape(-1, 5), 1e-12)
+    assert_orthonormal(gathered(U))
+
+
+@spmd_cases(default_split=None, short_ranks="short")
+def test_distributed_svd_without_u_equals_batch(weights):
+    X = data(40, 5, seed=6, shift=1.0)
+    batch = d4p.svd().compute(X)
+    rows = local_rows(X, weights_for(weights))
+    r_only = d4p.svd(leftSingularMatrix="notRequired", distributed=True).compute(rows)
+    assert r_only.leftSingularMatrix is None
+    assert_close(r_only.singularValues, batch.singularValues)
+    assert_close(r_only.rightSingularMatrix, batch.rightSingularMatrix)
+
+
+def streamed(algo, rows):
+    """``algo`` fed this rank's rows in 1 + rank chunks (different counts per rank)."""
+    for chunk in np.array_split(rows, 1 + d4p.my_procid()):
+        algo.compute(chunk)
+    return algo
 
 
 @spmd
-def test_distributed_streaming_qr_svd_each_rank_its_chunks():
+def test_distributed_streaming_qr_each_rank_its_chunks():
     X = data(400, 4, seed=7, shift=2.0)
     rows = local_rows(X)
-    q = d4p.qr(distributed=True, streaming=True)
-    s = d4p.svd(distributed=True, streaming=True)
-    sr = d4p.svd(leftSingularMatrix="notRequired", distributed=True, streaming=True)
-    for chunk in np.array_split(rows, 1 + d4p.my_procid()):  # different counts per rank
-        for algo in (q, s, sr):
-            algo.compute(chunk)
-    res = q.finalize()
+    res = streamed(d4p.qr(distributed=True, streaming=True), rows).finalize()
     assert_close(res.matrixR, numpy_r(X))
     assert_close(res.matrixQ @ res.matrixR, rows.reshape(-1, 4), 1e-12)
     assert_close(gathered(res.matrixQ), d4p.qr().compute(X).matrixQ)
+
+
+@spmd_cases(with_u="", without_u="notRequired")
+def test_distributed_streaming_svd_each_rank_its_chunks(left):
+    X = data(400, 4, seed=7, shift=2.0)
+    rows = local_rows(X)
+    s = streamed(d4p.svd(leftSingularMatrix=left, distributed=True, streaming=True), rows)
     batch = d4p.svd().compute(X)
-    for algo in (s, sr):
-        res = algo.finalize()
-        assert_close(res.singularValues, batch.singularValues)
-        assert_close(res.rightSingularMatrix, batch.rightSingularMatrix)
-    assert_close(gathered(s.finalize().leftSingularMatrix), batch.leftSingularMatrix)
+    res = s.finalize()
+    assert_close(res.singularValues, batch.singularValues)
+    assert_close(res.rightSingularMatrix, batch.rightSingularMatrix)
+    if left == "":
+        assert_close(gathered(res.leftSingularMatrix), batch.leftSingularMatrix)
+        # a second finalize gives the same (the chunks' factors were not overwritten)
+        assert_close(gathered(s.finalize().leftSingularMatrix), batch.leftSingularMatrix)
+    else:
+        assert res.leftSingularMatrix is None
 
 
-PCA_SETTINGS = [
-    dict(method="correlationDense"),
-    dict(method="svdDense"),
-    dict(method="defaultDense", nComponents=3, isDeterministic=True,
-         resultsToCompute="mean|variance|eigenvalue"),
-    dict(method="svdDense", nComponents=2, isDeterministic=True,
-         resultsToCompute="mean|eigenvalue", doScale=True),
-]
+PCA_SETTINGS = {
+    "correlation": dict(method="correlationDense"),
+    "svd": dict(method="svdDense"),
+    "default_all_results": dict(method="defaultDense", nComponents=3, isDeterministic=True,
+                                resultsToCompute="mean|variance|eigenvalue"),
+    "svd_some_results": dict(method="svdDense", nComponents=2, isDeterministic=True,
+                             resultsToCompute="mean|eigenvalue", doScale=True),
+}
 
 
 def assert_pca_equal(res, batch, signs_fixed):
@@ -614,17 +652,18 @@ def assert_pca_equal(res, batch, signs_fixed):
             assert_close(got, want, err_msg=key)
 
 
-@spmd
-def test_distributed_pca_equals_batch_every_parameter_honoured():
+@spmd_cases(**{f"{name}__{split}": (settings_, split) for name, settings_ in PCA_SETTINGS.items()
+               for split in ("default_split", "short_ranks")})
+def test_distributed_pca_equals_batch_every_parameter_honoured(case):
+    settings_, split = case
     X = data(60, 6, seed=8, shift=10.0)
     X[:, 5] = 2.5  # a constant column
-    for settings_ in PCA_SETTINGS:
-        batch = d4p.pca(**settings_).compute(X)
-        for weights in (None, short_weights(d4p.num_procs())):
-            res = d4p.pca(distributed=True, **settings_).compute(local_rows(X, weights))
-            assert_pca_equal(res, batch, settings_.get("isDeterministic", False))
-            everyone = current_comm().allgather(res)
-            assert all(r == everyone[0] for r in everyone)  # identical on every rank
+    batch = d4p.pca(**settings_).compute(X)
+    weights = weights_for("short" if split == "short_ranks" else None)
+    res = d4p.pca(distributed=True, **settings_).compute(local_rows(X, weights))
+    assert_pca_equal(res, batch, settings_.get("isDeterministic", False))
+    everyone = current_comm().allgather(res)
+    assert all(r == everyone[0] for r in everyone)  # identical on every rank
 
 
 @spmd
@@ -663,53 +702,80 @@ def test_distributed_empty_list_ranks():
 # ---- bad input on one rank -----------------------------------------------------------------
 
 
-DIST_ALGOS = [
-    lambda: d4p.qr(distributed=True),
-    lambda: d4p.svd(distributed=True),
-    lambda: d4p.svd(leftSingularMatrix="notRequired", distributed=True),
-    lambda: d4p.pca(distributed=True),
-    lambda: d4p.pca(method="svdDense", distributed=True),
-]
+DIST_ALGOS = {
+    "qr": lambda: d4p.qr(distributed=True),
+    "svd": lambda: d4p.svd(distributed=True),
+    "svd_without_u": lambda: d4p.svd(leftSingularMatrix="notRequired", distributed=True),
+    "pca_correlation": lambda: d4p.pca(distributed=True),
+    "pca_svd": lambda: d4p.pca(method="svdDense", distributed=True),
+}
 
 
 def on_last_rank(bad, good):
     return bad if d4p.my_procid() == d4p.num_procs() - 1 else good
 
 
-def expect_all_ranks(exc_type, match, make):
-    for algo in DIST_ALGOS:
-        with pytest.raises(exc_type, match=match) as info:
-            algo().compute(make())
-        if d4p.num_procs() > 1:
-            assert isinstance(info.value, d4p.RankError)
-            assert f"rank {d4p.num_procs() - 1} of {d4p.num_procs()}" in str(info.value)
-
-
-@spmd
-def test_bad_input_on_one_rank_raises_everywhere():
-    good = data(20, 3)
-    bad = good.copy()
-    bad[2, 1] = np.nan
-    expect_all_ranks(ValueError, r"nan at row 2, column 1", lambda: on_last_rank(bad, good))
-    short = good[:2].copy()
-    short[1, 0] = np.inf  # fewer rows than columns: the Householder path checks too
-    expect_all_ranks(ValueError, r"inf at row 1, column 0", lambda: on_last_rank(short, good))
-    expect_all_ranks(ValueError, "non-numeric",
-                     lambda: on_last_rank(np.array([["a", "b", "c"]], dtype=object), good))
+def raises_on_every_rank(exc_type, match, run, culprit=None):
+    """``run()`` raises ``exc_type`` matching ``match`` here; with several ranks a
+    RankError naming ``culprit`` (default: the last rank)."""
+    with pytest.raises(exc_type, match=match) as info:
+        run()
     if d4p.num_procs() > 1:
-        expect_all_ranks(ValueError, "has 4 columns but the other ranks have 3",
-                         lambda: on_last_rank(np.ones((5, 4)), good))
+        assert isinstance(info.value, d4p.RankError)
+        culprit = d4p.num_procs() - 1 if culprit is None else culprit
+        assert f"rank {culprit}" in str(info.value)
+    return info.value
+
+
+def _good():
+    return data(20, 3)
+
+
+def _nan_row():
+    bad = _good()
+    bad[2, 1] = np.nan
+    return bad
+
+
+def _short_inf():
+    short = _good()[:2].copy()
+    short[1, 0] = np.inf  # fewer rows than columns: the Householder path checks too
+    return short
+
+
+BAD_INPUTS = {
+    "nan": (r"nan at row 2, column 1", _nan_row),
+    "inf_short": (r"inf at row 1, column 0", _short_inf),
+    "non_numeric": ("non-numeric", lambda: np.array([["a", "b", "c"]], dtype=object)),
+    "more_columns": ("has 4 columns but the other ranks have 3", lambda: np.ones((5, 4))),
+}
+
+
+@spmd_cases(**{f"{algo}__{bad}": (algo, bad) for algo in DIST_ALGOS for bad in BAD_INPUTS})
+def test_bad_input_on_one_rank_raises_everywhere(case):
+    algo, bad = case
+    match, make_bad = BAD_INPUTS[bad]
+    if bad == "more_columns" and d4p.num_procs() == 1:
+        return  # one rank has nothing to disagree with
+    make = DIST_ALGOS[algo]
+    err = raises_on_every_rank(ValueError, match,
+                               lambda: make().compute(on_last_rank(make_bad(), _good())))
+    if d4p.num_procs() > 1:
+        assert f"rank {d4p.num_procs() - 1} of {d4p.num_procs()}" in str(err)
     # and the same objects work again afterwards
-    assert d4p.qr(distributed=True).compute(good).matrixR.shape == (3, 3)
+    assert make().compute(_good()) is not None
+
+
+@spmd_cases(**{algo: algo for algo in DIST_ALGOS})
+def test_no_rows_anywhere_raises_everywhere(algo):
+    with pytest.raises(ValueError, match="empty on every rank"):
+        DIST_ALGOS[algo]().compute([])
+    with pytest.raises(ValueError, match="no rows on any rank"):
+        DIST_ALGOS[algo]().compute(np.empty((0, 3)))
 
 
 @spmd
-def test_no_rows_anywhere_raises_everywhere():
-    for algo in DIST_ALGOS:
-        with pytest.raises(ValueError, match="empty on every rank"):
-            algo().compute([])
-        with pytest.raises(ValueError, match="no rows on any rank|at least 2 rows"):
-            algo().compute(np.empty((0, 3)))
+def test_pca_one_row_in_total_raises_everywhere():
     with pytest.raises(ValueError, match="at least 2 rows"):
         d4p.pca(distributed=True).compute(np.ones((1, 2)) if d4p.my_procid() == 0
                                           else np.empty((0, 2)))
@@ -722,6 +788,85 @@ def test_correlation_matrix_in_distributed_mode_raises_everywhere():
         d4p.pca(distributed=True).compute(data(10, 3), correlation=on_last_rank(C, None))
     if d4p.num_procs() > 1:
         assert isinstance(info.value, d4p.RankError)
+
+
+# ---- ranks that disagree on a parameter --------------------------------------------------
+
+
+def mismatch(name, value, other, **fixed):
+    """The constructor arguments of this rank: ``name=value`` on the last rank,
+    ``name=other`` on the others (one rank: nothing to disagree with)."""
+    return {**fixed, name: on_last_rank(value, other)}
+
+
+MISMATCHES = {
+    "pca_nComponents": (d4p.pca, "nComponents", 2, 3, {}),
+    "pca_svd_nComponents": (d4p.pca, "nComponents", 1, -1, dict(method="svdDense")),
+    "pca_method": (d4p.pca, "method", "svdDense", "correlationDense", {}),
+    "pca_resultsToCompute": (d4p.pca, "resultsToCompute", "mean", "mean|variance", {}),
+    "pca_isDeterministic": (d4p.pca, "isDeterministic", True, False, {}),
+    "svd_leftSingularMatrix": (d4p.svd, "leftSingularMatrix", "notRequired", "", {}),
+    "svd_rightSingularMatrix": (d4p.svd, "rightSingularMatrix", "notRequired",
+                                "requiredInPackedForm", {}),
+}
+
+
+@spmd_cases(**MISMATCHES)
+def test_ranks_with_different_parameters_raise_everywhere(case):
+    cls, name, value, other, fixed = case
+    if d4p.num_procs() == 1:
+        return
+    X = local_rows(data(30, 4, seed=12))
+    algo = cls(distributed=True, **mismatch(name, value, other, **fixed))
+    err = raises_on_every_rank(ValueError, name, lambda: algo.compute(X))
+    assert f"{name} is" in str(err)
+    # the ranks are still in step: the next collective works
+    assert d4p.qr(distributed=True).compute(X).matrixR.shape == (4, 4)
+
+
+@spmd_cases(same_default=("", "requiredInPackedForm"), pca_all=(0, -1),
+            pca_method=("defaultDense", "correlationDense"))
+def test_equivalent_parameter_spellings_agree(case):
+    value, other = case
+    X = local_rows(data(30, 4, seed=12))
+    if isinstance(value, int):
+        res = d4p.pca(distributed=True, nComponents=on_last_rank(value, other)).compute(X)
+        assert res.eigenvectors.shape == (4, 4)
+    elif value == "defaultDense":
+        res = d4p.pca(distributed=True, method=on_last_rank(value, other)).compute(X)
+        assert res.eigenvectors.shape == (4, 4)
+    else:
+        res = d4p.svd(distributed=True, leftSingularMatrix=on_last_rank(value, other)).compute(X)
+        assert res.leftSingularMatrix.shape == (X.shape[0], 4)
+
+
+@spmd
+def test_fptype_may_differ_between_ranks():
+    """fptype only sets the dtype of each rank's results (docs/migrating.md)."""
+    X = local_rows(data(30, 4, seed=12))
+    fptype = on_last_rank("float", "double")
+    want = np.float32 if fptype == "float" else np.float64
+    assert d4p.qr(fptype, distributed=True).compute(X).matrixR.dtype == want
+    assert d4p.svd(fptype, distributed=True).compute(X).singularValues.dtype == want
+    assert d4p.pca(fptype, distributed=True).compute(X).eigenvalues.dtype == want
+
+
+@spmd
+def test_qr_streaming_on_one_rank_only_raises_everywhere():
+    """One rank streams (compute, then finalize) while the others compute at once:
+    the ranks run different steps, and every rank says so (no hang)."""
+    if d4p.num_procs() == 1:
+        return
+    X = local_rows(data(30, 4, seed=12))
+    streaming = on_last_rank(True, False)
+    algo = d4p.qr(distributed=True, streaming=streaming)
+
+    def run():
+        res = algo.compute(X)
+        return algo.finalize() if streaming else res
+
+    err = raises_on_every_rank(ValueError, "different steps", run)
+    assert "qr.finalize" in str(err) and "qr.compute" in str(err)
 
 
 # ---- property test ---------------------------------------------------------------------------
