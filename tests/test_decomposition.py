@@ -111,22 +111,28 @@ def test_qr_every_local_path_is_accurate(kappa):
     assert (np.abs(res.matrixR - numpy_r(X)) / scale).max() < 1e-15 * kappa * 10
 
 
+THREADED = {  # algorithm, dtype of the input, (field, tolerance) compared
+    "qr": (lambda: d4p.qr(), np.float64, [("matrixR", 1e-12), ("matrixQ", 1e-10)]),
+    "svd_float32": (lambda: d4p.svd(), np.float32, [("leftSingularMatrix", 1e-10)]),
+    "pca_svd": (lambda: d4p.pca(method="svdDense"), np.float64, [("eigenvalues", 1e-12)]),
+    "svd_without_u": (lambda: d4p.svd(leftSingularMatrix="notRequired"), np.float64,
+                      [("singularValues", 1e-12)]),
+}
+
+
+@pytest.mark.parametrize("algo", THREADED)
 @pytest.mark.parametrize("kappa", [1e1, 1e4])
-def test_row_parts_on_threads_give_the_same_answer(monkeypatch, kappa):
+def test_row_parts_on_threads_give_the_same_answer(monkeypatch, kappa, algo):
     """Large local inputs are split over Python threads (here forced to 3 parts)."""
-    X = conditioned(6000, 10, kappa, seed=4) + 1.0
-    X32 = X.astype(np.float32)
-    serial = [d4p.qr().compute(X), d4p.svd().compute(X32), d4p.pca(method="svdDense").compute(X),
-              d4p.svd(leftSingularMatrix="notRequired").compute(X)]
+    make, dtype, fields = THREADED[algo]
+    X = (conditioned(6000, 10, kappa, seed=4) + 1.0).astype(dtype)
+    serial = make().compute(X)
     monkeypatch.setattr(_parallel, "thread_parts", lambda n, rows: 3)
-    threaded = [d4p.qr().compute(X), d4p.svd().compute(X32), d4p.pca(method="svdDense").compute(X),
-                d4p.svd(leftSingularMatrix="notRequired").compute(X)]
-    assert_close(threaded[0].matrixR, serial[0].matrixR, 1e-12)
-    assert_close(threaded[0].matrixQ, serial[0].matrixQ, 1e-10)
-    assert_close(threaded[1].leftSingularMatrix, serial[1].leftSingularMatrix, 1e-10)
-    assert_close(threaded[2].eigenvalues, serial[2].eigenvalues, 1e-12)
-    assert_close(threaded[3].singularValues, serial[3].singularValues, 1e-12)
-    assert_close(threaded[0].matrixQ @ threaded[0].matrixR, X, 1e-13)
+    threaded = make().compute(X)
+    for field, tol in fields:
+        assert_close(getattr(threaded, field), getattr(serial, field), tol, err_msg=field)
+    if algo == "qr":
+        assert_close(threaded.matrixQ @ threaded.matrixR, X, 1e-13)
 
 
 def test_qr_rank_deficient_and_zero_columns():
@@ -202,25 +208,31 @@ def test_svd_ill_conditioned_small_singular_values():
 # ---- streaming qr / svd -------------------------------------------------------------------
 
 
-def test_streaming_equals_one_shot_rows_in_order():
+def stream_chunks(algo, X):
+    """Feed ``X`` to ``algo`` in 7 chunks, then three empty ones of each kind."""
+    for chunk in np.array_split(X, 7) + [np.empty((0, X.shape[1])), X[:0], []]:
+        assert algo.compute(chunk) is None
+    return algo
+
+
+def test_streaming_qr_equals_one_shot_rows_in_order():
     X = data(1000, 5, shift=3.0)
-    q, s, sr = d4p.qr(streaming=True), d4p.svd(streaming=True), \
-        d4p.svd(leftSingularMatrix="notRequired", streaming=True)
-    for chunk in np.array_split(X, 7) + [np.empty((0, 5)), X[:0], []]:
-        assert q.compute(chunk) is None
-        s.compute(chunk)
-        sr.compute(chunk)
+    q = stream_chunks(d4p.qr(streaming=True), X)
     res = q.finalize()
     assert_close(res.matrixR, numpy_r(X), 1e-12)
     assert_close(res.matrixQ @ res.matrixR, X, 1e-13)
     assert_orthonormal(res.matrixQ)
-    assert_svd(s.finalize(), X)
-    assert_svd(sr.finalize(), X)
     # more chunks after finalize are added to the earlier ones
     q.compute(X[:10])
     res = q.finalize()
     assert res.matrixQ.shape == (1010, 5)
     assert_close(res.matrixQ @ res.matrixR, np.vstack([X, X[:10]]), 1e-13)
+
+
+@pytest.mark.parametrize("left", ["", "notRequired"])
+def test_streaming_svd_equals_one_shot_rows_in_order(left):
+    X = data(1000, 5, shift=3.0)
+    assert_svd(stream_chunks(d4p.svd(leftSingularMatrix=left, streaming=True), X).finalize(), X)
 
 
 def test_streaming_short_chunks_and_bad_chunk():
@@ -302,21 +314,25 @@ DAAL_EIGENVECTORS = np.array([[0.36607786, 0.21726597, -0.53536305, -0.72949908]
                               [0.51678878, -0.20138882, -0.5631042, 0.61260555]])
 
 
-def test_pca_results_to_compute_and_n_components():
+@pytest.mark.parametrize("method", ["correlationDense", "svdDense"])
+@pytest.mark.parametrize("k", [1, 3, 5, 0, -1])
+def test_pca_n_components(k, method):
+    X = data(100, 5)
+    full = d4p.pca(resultsToCompute="mean|variance|eigenvalue").compute(X)
+    r = d4p.pca(method=method, nComponents=k, resultsToCompute="eigenvalue").compute(X)
+    kk = 5 if k <= 0 else k
+    assert r.eigenvalues.shape == (1, kk) and r.eigenvectors.shape == (kk, 5)
+    assert_close(r.eigenvalues, full.eigenvalues[:, :kk], 1e-12)
+    assert r.dataForTransform["mean"] is None
+    assert_close(r.dataForTransform["eigenvalue"], full.eigenvalues[:, :kk], 1e-12)
+
+
+def test_pca_results_to_compute():
     X = data(100, 5)
     res = d4p.pca().compute(X)
     assert res.means is None and res.variances is None
     assert res.dataForTransform == {"mean": None, "variance": None, "eigenvalue": None}
     assert res.eigenvalues.shape == (1, 5) and res.eigenvectors.shape == (5, 5)
-    full = d4p.pca(resultsToCompute="mean|variance|eigenvalue").compute(X)
-    for k in (1, 3, 5, 0, -1):
-        for method in ("correlationDense", "svdDense"):
-            r = d4p.pca(method=method, nComponents=k, resultsToCompute="eigenvalue").compute(X)
-            kk = 5 if k <= 0 else k
-            assert r.eigenvalues.shape == (1, kk) and r.eigenvectors.shape == (kk, 5)
-            assert_close(r.eigenvalues, full.eigenvalues[:, :kk], 1e-12)
-            assert r.dataForTransform["mean"] is None
-            assert_close(r.dataForTransform["eigenvalue"], full.eigenvalues[:, :kk], 1e-12)
     r = d4p.pca(resultsToCompute="variance").compute(X)
     assert r.means is None and r.dataForTransform["mean"] is None
     assert_close(r.dataForTransform["variance"], X.var(0, ddof=1)[None], 1e-12)
@@ -325,23 +341,23 @@ def test_pca_results_to_compute_and_n_components():
         d4p.pca(nComponents=6).compute(X)
 
 
-def test_pca_is_deterministic_flips_signs():
+@pytest.mark.parametrize("method", ["correlationDense", "svdDense"])
+def test_pca_is_deterministic_flips_signs(method):
     X = data(100, 5, seed=4)
-    for method in ("correlationDense", "svdDense"):
-        plain = d4p.pca(method=method).compute(X).eigenvectors
-        det = d4p.pca(method=method, isDeterministic=True).compute(X).eigenvectors
-        assert_close(np.abs(det), np.abs(plain), 1e-10)
-        assert_close(det, flip(plain), 1e-10)
+    plain = d4p.pca(method=method).compute(X).eigenvectors
+    det = d4p.pca(method=method, isDeterministic=True).compute(X).eigenvectors
+    assert_close(np.abs(det), np.abs(plain), 1e-10)
+    assert_close(det, flip(plain), 1e-10)
 
 
-def test_pca_constant_column_gives_a_zero_component():
+@pytest.mark.parametrize("method", ["correlationDense", "svdDense"])
+def test_pca_constant_column_gives_a_zero_component(method):
     X = data(100, 4)
     X = np.column_stack([X, np.full(100, 0.1)])  # 0.1 is not exact: rounding noise when centred
-    for method in ("correlationDense", "svdDense"):
-        res = d4p.pca(method=method, isDeterministic=True, resultsToCompute="variance").compute(X)
-        assert res.eigenvalues[0, -1] == 0 and res.variances[0, -1] == 0
-        np.testing.assert_array_equal(res.eigenvectors[-1], [0, 0, 0, 0, 1])
-        assert_close(res.eigenvalues[0, :4], sklearn_pca(X[:, :4]).explained_variance_, 1e-12)
+    res = d4p.pca(method=method, isDeterministic=True, resultsToCompute="variance").compute(X)
+    assert res.eigenvalues[0, -1] == 0 and res.variances[0, -1] == 0
+    np.testing.assert_array_equal(res.eigenvectors[-1], [0, 0, 0, 0, 1])
+    assert_close(res.eigenvalues[0, :4], sklearn_pca(X[:, :4]).explained_variance_, 1e-12)
 
 
 def test_pca_svd_dense_ill_conditioned_uses_more_passes():
@@ -352,16 +368,27 @@ def test_pca_svd_dense_ill_conditioned_uses_more_passes():
     np.testing.assert_allclose(res.eigenvalues[0], expected, rtol=1e-8)
 
 
-def test_pca_is_correlation_batch():
+GIVEN_CORRELATION = {
+    "isCorrelation": lambda X, C: d4p.pca(isCorrelation=True, isDeterministic=True).compute(C),
+    "argument": lambda X, C: d4p.pca(isDeterministic=True).compute(X, correlation=C),
+    "no_data": lambda X, C: d4p.pca(isDeterministic=True, resultsToCompute="mean").compute(None, C),
+}
+
+
+@pytest.mark.parametrize("form", GIVEN_CORRELATION)
+def test_pca_of_a_given_correlation_matrix(form):
     X = data(200, 4)
     C = np.corrcoef(X.T)
     expected = d4p.pca(isDeterministic=True, resultsToCompute="eigenvalue").compute(X)
-    for res in (d4p.pca(isCorrelation=True, isDeterministic=True).compute(C),
-                d4p.pca(isDeterministic=True).compute(X, correlation=C),
-                d4p.pca(isDeterministic=True, resultsToCompute="mean").compute(None, C)):
-        assert_close(res.eigenvalues, expected.eigenvalues, 1e-12)
-        assert_close(res.eigenvectors, expected.eigenvectors, 1e-10)
-        assert res.means is None
+    res = GIVEN_CORRELATION[form](X, C)
+    assert_close(res.eigenvalues, expected.eigenvalues, 1e-12)
+    assert_close(res.eigenvectors, expected.eigenvectors, 1e-10)
+    assert res.means is None
+
+
+def test_pca_is_correlation_checks():
+    X = data(200, 4)
+    C = np.corrcoef(X.T)
     with pytest.raises(ValueError, match="square"):
         d4p.pca(isCorrelation=True).compute(X)
     with pytest.raises(ValueError, match="not symmetric"):
@@ -455,31 +482,55 @@ def test_pca_transform_checks():
         d4p.pca_transform().compute(X, V, [np.zeros(3)])
 
 
-def test_assume_finite_gives_nan_results_not_errors():
+NAN_RESULTS = {
+    "qr": lambda X: np.isnan(d4p.qr().compute(X).matrixR).any(),
+    "svd": lambda X: np.isnan(d4p.svd().compute(X).singularValues).all(),
+    "svd_without_u": lambda X: np.isnan(
+        d4p.svd(leftSingularMatrix="notRequired").compute(X).singularValues).all(),
+    "pca_correlation": lambda X: np.isnan(
+        d4p.pca(method="correlationDense").compute(X).eigenvalues).all(),
+    "pca_svd": lambda X: np.isnan(d4p.pca(method="svdDense").compute(X).eigenvalues).all(),
+}
+
+
+@pytest.mark.parametrize("algo", NAN_RESULTS)
+def test_assume_finite_gives_nan_results_not_errors(algo):
     X = data(50, 3)
     X[3, 1] = np.nan
     with d4p.config_context(assume_finite=True):
-        assert np.isnan(d4p.qr().compute(X).matrixR).any()
-        assert np.isnan(d4p.svd().compute(X).singularValues).all()
-        assert np.isnan(d4p.svd(leftSingularMatrix="notRequired").compute(X).singularValues).all()
-        for method in ("correlationDense", "svdDense"):
-            assert np.isnan(d4p.pca(method=method).compute(X).eigenvalues).all()
+        assert NAN_RESULTS[algo](X)
+
+
+def test_assume_finite_pca_transform_propagates_nan():
+    X = data(50, 3)
+    X[3, 1] = np.nan
+    with d4p.config_context(assume_finite=True):
         t = d4p.pca_transform().compute(X, np.eye(3)).transformedData
-        assert np.isnan(t[3, 1]) and np.isfinite(t[4]).all()
+    assert np.isnan(t[3, 1]) and np.isfinite(t[4]).all()
 
 
 # ---- results and constructors --------------------------------------------------------------
 
 
-def test_results_print_pickle_and_are_read_only():
+RESULTS = {
+    "qr": lambda X: d4p.qr().compute(X),
+    "svd": lambda X: d4p.svd().compute(X),
+    "pca": lambda X: d4p.pca(resultsToCompute="mean").compute(X),
+    "pca_transform": lambda X: d4p.pca_transform().compute(X, np.eye(3), {}),
+}
+
+
+@pytest.mark.parametrize("algo", RESULTS)
+def test_results_print_pickle_and_are_read_only(algo):
+    res = RESULTS[algo](data(20, 3))
+    assert pickle.loads(pickle.dumps(res)) == res
+    assert type(res).__name__.endswith("_result") and str(res)
+    with pytest.raises(AttributeError):
+        res.foo = 1
+
+
+def test_pca_result_prints_its_transform_data():
     X = data(20, 3)
-    for res in (d4p.qr().compute(X), d4p.svd().compute(X),
-                d4p.pca(resultsToCompute="mean").compute(X),
-                d4p.pca_transform().compute(X, np.eye(3), {})):
-        assert pickle.loads(pickle.dumps(res)) == res
-        assert type(res).__name__.endswith("_result") and str(res)
-        with pytest.raises(AttributeError):
-            res.foo = 1
     assert "dataForTransform: {'mean': array(shape=(1, 3)" in str(d4p.pca(
         resultsToCompute="mean").compute(X))
 
