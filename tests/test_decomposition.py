@@ -135,6 +135,24 @@ def test_row_parts_on_threads_give_the_same_answer(monkeypatch, kappa, algo):
         assert_close(threaded.matrixQ @ threaded.matrixR, X, 1e-13)
 
 
+def test_tsqr_statistic_sends_only_its_r_factor():
+    """A rank's local Q factors stay on the rank: what is pickled (what crosses the
+    wire) is the p x p R and the row count, whatever the number of rows."""
+    from d4p.tsqr import TSQRFactor
+
+    X = data(5000, 6)
+    stat = TSQRFactor.from_data(X, want_q=True, keep_data=False)
+    assert len(stat.chunks) == 1 and stat.chunks[0].A.shape == (5000, 6)
+    wire = pickle.dumps(stat)
+    assert len(wire) < 2000
+    copy = pickle.loads(wire)
+    assert copy.chunks == () and copy.n == 5000
+    np.testing.assert_array_equal(copy.r, stat.r)
+    merged = TSQRFactor.merge(stat, copy)
+    assert merged.n == 10000 and len(merged.chunks) == 1
+    assert_close(merged.r.T @ merged.r, 2 * X.T @ X, 1e-12)
+
+
 def test_qr_rank_deficient_and_zero_columns():
     X = data(200, 4)
     X = np.column_stack([X, X[:, 0] + X[:, 1], np.zeros(200)])
@@ -673,6 +691,31 @@ def test_distributed_streaming_svd_each_rank_its_chunks(left):
         assert_close(gathered(s.finalize().leftSingularMatrix), batch.leftSingularMatrix)
     else:
         assert res.leftSingularMatrix is None
+
+
+@spmd_cases(qr="qr", svd="svd", svd_without_u="svd_without_u")
+def test_distributed_streaming_a_rank_without_chunks(algo):
+    """Rank 0 streams every row; the other ranks call only finalize()."""
+    X = data(60, 4, seed=13, shift=1.0)
+    make = {"qr": lambda: d4p.qr(distributed=True, streaming=True),
+            "svd": lambda: d4p.svd(distributed=True, streaming=True),
+            "svd_without_u": lambda: d4p.svd(leftSingularMatrix="notRequired",
+                                             distributed=True, streaming=True)}[algo]
+    mine = X if d4p.my_procid() == 0 else X[:0]
+    s = make()
+    if d4p.my_procid() == 0:
+        for chunk in np.array_split(X, 3):
+            s.compute(chunk)
+    res = s.finalize()
+    if algo == "qr":
+        assert_close(res.matrixR, numpy_r(X))
+        assert res.matrixQ.shape == (len(mine), 4)
+        assert_close(gathered(res.matrixQ), d4p.qr().compute(X).matrixQ)
+    else:
+        batch = d4p.svd().compute(X)
+        assert_close(res.singularValues, batch.singularValues)
+        if algo == "svd":
+            assert_close(gathered(res.leftSingularMatrix), batch.leftSingularMatrix)
 
 
 PCA_SETTINGS = {
