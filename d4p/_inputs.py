@@ -16,8 +16,8 @@ import numpy as np
 from ._config import get_config
 
 
-def check_table(data, name="data", *, sparse="keep", columns=None, dtype=None, finite=True,
-                rank=None):
+def check_table(data, name="data", *, sparse="keep", columns=None,
+                columns_expected_by="{} are expected", dtype=None, finite=True, rank=None):
     """The one validation entry point for the tables algorithms take.
 
     Parameters
@@ -32,6 +32,8 @@ def check_table(data, name="data", *, sparse="keep", columns=None, dtype=None, f
     columns : int, optional
         The column count the table must have (e.g. the model's features).  A
         table of no shape (``[]``) becomes ``(0, columns)``.
+    columns_expected_by : str
+        Completes the mismatch message, e.g. ``"the model was trained on {}"``.
     dtype : numpy dtype, optional
         Convert to this dtype; default: float32 and float64 pass through.
     finite : bool
@@ -54,7 +56,8 @@ def check_table(data, name="data", *, sparse="keep", columns=None, dtype=None, f
         if X.shape == (0, 0):
             X = np.empty((0, columns), dtype=X.dtype)
         elif X.shape[1] != columns:
-            raise ValueError(f"{name} has {X.shape[1]} columns but {columns} are expected")
+            raise ValueError(f"{name} has {X.shape[1]} columns but "
+                             + columns_expected_by.format(columns))
     if dtype is not None and X.dtype != dtype:
         X = X.astype(dtype)
     if finite:

@@ -36,6 +36,9 @@ In streaming mode ``compute`` folds each chunk into a running statistic with
 reduction over every rank's running statistic.
 """
 import hashlib
+import os
+import sys
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -128,6 +131,15 @@ def raise_on_all(failures, where, size):
         base = err.mirrors or RuntimeError
         raise base(failures[min(failures)][2])
     raise err
+
+
+def warn(message, category=RuntimeWarning):
+    """Warn at the user's line: the first caller outside the d4p package."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(0), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(here):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 # ---- the agreed record -----------------------------------------------------------------
@@ -274,9 +286,11 @@ class Algorithm:
         from the attribute (e.g. ``ridgeParameters`` as an array of λ)."""
         return {name: getattr(self, name) for name in self._agreed}
 
-    def _chunk_shape_text(self, shape):
-        """How a stream's shape is named in its mismatch message."""
-        return " and ".join(f"{v} columns" for v in shape.values() if not isinstance(v, str))
+    def _chunk_mismatch(self, new, old):
+        """Why a chunk of shape ``new`` does not fit a stream of shape ``old``."""
+        def text(shape):
+            return " and ".join(f"{v} columns" for v in shape.values() if not isinstance(v, str))
+        return f"this chunk has {text(new)} but earlier chunks had {text(old)}"
 
     # ---- the flow (not to be overridden) ----
 
@@ -348,7 +362,6 @@ class Algorithm:
             self._stream_part = part
             return
         if old.shape != part.shape:
-            raise ValueError(f"{self._name}: this chunk has {self._chunk_shape_text(part.shape)} "
-                             f"but earlier chunks had {self._chunk_shape_text(old.shape)}")
+            raise ValueError(f"{self._name}: {self._chunk_mismatch(part.shape, old.shape)}")
         self._stream_part = Part(self._merge(old.stat, part.stat), old.shape,
                                  old.rows + part.rows)
