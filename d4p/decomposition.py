@@ -532,12 +532,10 @@ class pca_transform(Algorithm):
     def _local(self, inputs):
         data, eigenvectors, dataForTransform = inputs
         name = self._name
-        X = check_table(data, finite=False)
         V = check_table(eigenvectors, "eigenvectors", sparse="reject", dtype=np.float64)
         k0, p = V.shape
-        if columns_of(X) not in (None, p):
-            raise ValueError(f"{name}: data has {X.shape[1]} columns but the eigenvectors have {p}")
-        X = check_table(X, columns=p, finite=False)  # a table of no shape: (0, p)
+        X = check_table(data, finite=False, columns=p,  # a table of no shape: (0, p)
+                        columns_expected_by="the eigenvectors have {}")
         k = k0 if self.nComponents in (-1, 0) else self.nComponents
         if k > k0:
             raise ValueError(f"{name}: nComponents={k} exceeds the {k0} eigenvectors given")
