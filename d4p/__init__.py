@@ -43,6 +43,8 @@ _LAZY = {
     **{name: "clustering" for name in (
         "kmeans_init", "kmeans_init_result", "kmeans", "kmeans_result", "engines_mt19937",
         "engines_mt2203", "engines_mcg59", "engines_mrg32k3a", "engines_philox4x32x10")},
+    "dbscan": "density",
+    "dbscan_result": "density",
 }
 
 __all__ = [
