@@ -39,6 +39,8 @@ RESULTS = ("computeCoreIndices", "computeCoreObservations")
 BLOCK_POINTS = 8192
 #: Order statistics of the split coordinate each rank contributes to the quantiles.
 QUANTILE_SAMPLE = 1024
+#: Coordinates (the widest) considered for cutting the rows into slabs.
+SPLIT_CANDIDATES = 4
 
 
 class dbscan_result(Result):
@@ -162,8 +164,6 @@ class dbscan(Algorithm):
 
     def _finish(self, stat, run):
         X, X64, w = stat
-        if w is None:
-            w = np.ones(X64.shape[0])
         if run.size == 1:
             labels, core, n_clusters, self._exchanged = _batch(self, X64, w)
         else:
@@ -221,7 +221,7 @@ class _Rows:
         self.order = order
         self.X = np.ascontiguousarray(X[order])
         self.gidx = np.ascontiguousarray(gidx[order])
-        self.w = np.ascontiguousarray(w[order])
+        self.w = np.ones(X.shape[0]) if w is None else np.ascontiguousarray(w[order])
         self.owned = np.ascontiguousarray(owned[order]).view(np.uint8)
         self.eps2 = float(eps) * float(eps)
         self.min_obs = min_obs
@@ -307,26 +307,41 @@ def _nbytes(obj):
     return 0
 
 
-def _split_coordinate(comm, X64):
-    """The coordinate of widest global range and cut points at its global quantiles
-    (size - 1 of them; the same on every rank)."""
+def _split_coordinate(comm, X64, width):
+    """The coordinate to cut into slabs and its ``size - 1`` cut points (global
+    quantiles), the same on every rank.
+
+    Among the widest coordinates, the one that moves the fewest rows: rows that
+    leave their rank plus halo copies (rows within a cell width of a cut).  Rows
+    already split by space over the ranks then mostly stay where they are.
+    """
     n, p = X64.shape
-    low = X64.min(axis=0) if n else np.full(p, np.inf)
-    high = X64.max(axis=0) if n else np.full(p, -np.inf)
-    low = comm.allreduce(low, "min")
-    high = comm.allreduce(high, "max")
-    k = int(np.argmax(high - low))
-    values = np.sort(X64[:, k])
+    low = comm.allreduce(X64.min(axis=0) if n else np.full(p, np.inf), "min")
+    high = comm.allreduce(X64.max(axis=0) if n else np.full(p, -np.inf), "max")
+    with np.errstate(invalid="ignore", over="ignore"):
+        spread = np.nan_to_num(high - low, nan=0.0, posinf=np.finfo(float).max)
+    candidates = np.argsort(-spread, kind="stable")[:SPLIT_CANDIDATES]
     take = min(n, QUANTILE_SAMPLE)
-    picks = values[(np.arange(take) * n) // take] if take else values
+    rows = (np.arange(take) * n) // take if take else np.empty(0, np.int64)
+    picks = np.sort(X64[np.ix_(rows, candidates)], axis=0)
     samples = comm.allgather((picks, float(n) / take if take else 0.0))
     vals = np.concatenate([v for v, _ in samples])
-    wts = np.concatenate([np.full(v.size, s) for v, s in samples])
-    by = np.argsort(vals, kind="stable")
-    vals, cum = vals[by], np.cumsum(wts[by])
-    targets = cum[-1] * np.arange(1, comm.size) / comm.size
-    cuts = vals[np.minimum(np.searchsorted(cum, targets), vals.size - 1)]
-    return k, cuts
+    wts = np.concatenate([np.full(v.shape[0], s) for v, s in samples])
+    targets = wts.sum() * np.arange(1, comm.size) / comm.size
+    cuts, cost = [], np.zeros(candidates.size)
+    for c, k in enumerate(candidates):
+        by = np.argsort(vals[:, c], kind="stable")
+        cum = np.cumsum(wts[by])
+        cut = vals[by, c][np.minimum(np.searchsorted(cum, targets, side="right"),
+                                     vals.shape[0] - 1)]
+        cuts.append(cut)
+        x = X64[:, k]
+        owner = np.searchsorted(cut, x, side="right")
+        near = np.searchsorted(cut, x + width, side="right") - np.searchsorted(cut, x - width)
+        cost[c] = np.count_nonzero(owner != comm.rank) + near.sum()
+    cost = comm.allreduce(cost, "sum")
+    best = int(np.argmin(cost))
+    return int(candidates[best]), cuts[best]
 
 
 def _distributed(algo, X64, w, run):
@@ -335,7 +350,7 @@ def _distributed(algo, X64, w, run):
     width = kern.cell_width(algo._eps)
     sent = {}
     with Agreement(comm, run.where):
-        k, cuts = _split_coordinate(comm, X64)
+        k, cuts = _split_coordinate(comm, X64, width)
         x = X64[:, k]
         owner = np.searchsorted(cuts, x, side="right")
         halo_low = np.concatenate(([-np.inf], cuts)) - width
@@ -346,19 +361,21 @@ def _distributed(algo, X64, w, run):
             mine = np.flatnonzero(owner == d)
             halo = np.flatnonzero((owner != d) & (x >= halo_low[d]) & (x <= halo_high[d]))
             both = np.concatenate((mine, halo))
-            out.append((X64[both], gidx[both], w[both], mine.size))
-    sent["rows"] = sum(_nbytes(o) for d, o in enumerate(out) if d != me)
+            out.append((X64[both], gidx[both], None if w is None else w[both], mine.size))
+    sent["rows"] = sum(o[0].shape[0] for d, o in enumerate(out) if d != me)
+    sent["rows moved"] = int(np.count_nonzero(owner != me))
+    sent["row bytes"] = sum(_nbytes(o) for d, o in enumerate(out) if d != me)
     got = comm.alltoall(out)
     del out
 
     with Agreement(comm, run.where):
-        owned_parts = [(g[:m], r[:m], ww[:m]) for r, g, ww, m in got]
-        halo_parts = [(g[m:], r[m:], ww[m:]) for r, g, ww, m in got]
+        owned_parts = [(g[:m], r[:m], None if ww is None else ww[:m]) for r, g, ww, m in got]
+        halo_parts = [(g[m:], r[m:], None if ww is None else ww[m:]) for r, g, ww, m in got]
         own_counts = [m for *_, m in got]
         parts = owned_parts + halo_parts
         S_gidx = np.concatenate([g for g, _, _ in parts])
         S_X = np.concatenate([r for _, r, _ in parts]).reshape(-1, X64.shape[1])
-        S_w = np.concatenate([ww for _, _, ww in parts])
+        S_w = None if w is None else np.concatenate([ww for _, _, ww in parts])
         n_own = sum(own_counts)
         owned = np.zeros(S_gidx.size, bool)
         owned[:n_own] = True
