@@ -364,6 +364,7 @@ def _distributed(algo, X64, w, run):
             out.append((X64[both], gidx[both], None if w is None else w[both], mine.size))
     sent["rows"] = sum(o[0].shape[0] for d, o in enumerate(out) if d != me)
     sent["rows moved"] = int(np.count_nonzero(owner != me))
+    sent["split"] = (k, cuts.copy())
     sent["row bytes"] = sum(_nbytes(o) for d, o in enumerate(out) if d != me)
     got = comm.alltoall(out)
     del out
