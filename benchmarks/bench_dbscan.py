@@ -1,7 +1,8 @@
 """DBSCAN: d4p (batch, memorySavingMode, 2 simulated ranks, mpiexec -n 2) vs scikit-learn's
 DBSCAN (its default tree) vs daal4py (batch and mpiexec -n 2), side by side in one run.
 
-    python benchmarks/bench_dbscan.py [--data blobs3 plane2] [--repeat 3] [--skip sklearn]
+    python benchmarks/bench_dbscan.py [--data blobs3 plane2] [--repeat 3] [--rows N]
+                                      [--skip daal4py] [--only d4p sklearn]
     python benchmarks/bench_dbscan.py --picture docs/_static/dbscan_ranks.png
 
 Data (the same in every process, from a seed):
@@ -34,7 +35,7 @@ MODES = ("data only", "d4p batch", "d4p memorySaving", "d4p 2 ranks", "d4p mpi 2
          "daal4py batch", "daal4py mpi 2")
 
 
-def make_data(name, seed=0):
+def make_data(name, seed=0, rows=None):
     n, p, centres, eps, m = DATA[name]
     rng = np.random.default_rng(seed)
     k = n - n // 10
@@ -43,14 +44,14 @@ def make_data(name, seed=0):
     X = mid[rng.integers(0, centres, k)] + rng.normal(size=(k, p)) * rng.uniform(0.3, 1.0, (k, 1))
     noise = rng.uniform(X.min(0), X.max(0), (n - k, p))
     X = np.vstack([X, noise])[rng.permutation(n)]
-    return np.ascontiguousarray(X), eps, m
+    return np.ascontiguousarray(X[:rows]), eps, m
 
 
 # ---- one measurement, in its own process -------------------------------------------------
 
 
-def worker(mode, name, out):
-    X, eps, m = make_data(name)
+def worker(mode, name, out, rows):
+    X, eps, m = make_data(name, rows=rows)
     rank, size = 0, 1
     if mode == "data only":
         labels, seconds = None, 0.0
@@ -111,6 +112,8 @@ def worker(mode, name, out):
 def measure(mode, name, args):
     out = os.path.join(tempfile.gettempdir(), f"bench_dbscan_{os.getpid()}_{mode.replace(' ', '_')}")
     cmd = [sys.executable, __file__, "--worker", mode, "--data", name, "--out", out]
+    if args.rows:
+        cmd += ["--rows", str(args.rows)]
     env = dict(os.environ, PYTHONPATH=ROOT)
     env.pop("D4P_COMM", None)
     if mode == "d4p mpi 2":
@@ -143,12 +146,14 @@ def same_partition(a, b):
 
 
 def bench(name, args):
-    modes = [mo for mo in MODES if not any(s in mo for s in args.skip)]
+    modes = [mo for mo in MODES if not any(s in mo for s in args.skip)
+             and (not args.only or any(s in mo for s in args.only))]
     results = {mo: [] for mo in modes}
     for _ in range(args.repeat):
         for mo in modes:
             results[mo].append(measure(mo, name, args))
     n, p, _, eps, m = DATA[name]
+    n = min(n, args.rows or n)
     print(f"\n{name}: {n:,} x {p}, epsilon={eps}, minObservations={m}, best and range of "
           f"{args.repeat} runs (a shared, loaded machine: compare within one run only)")
     ref = next((r["labels"] for mo in ("sklearn", "d4p batch") for r in results.get(mo, [])
@@ -238,6 +243,8 @@ def main():
     parser.add_argument("--data", nargs="+", default=list(DATA), choices=list(DATA))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip", nargs="*", default=[], help="skip modes containing these words")
+    parser.add_argument("--only", nargs="*", default=[], help="run only modes containing these")
+    parser.add_argument("--rows", type=int, help="the first ROWS rows of the data only")
     parser.add_argument("--daal4py-python", default=os.environ.get(
         "D4P_DAAL4PY_PYTHON", "/work/venv-daal2024/bin/python"))
     parser.add_argument("--timeout", type=float, default=1800)
@@ -246,7 +253,7 @@ def main():
     parser.add_argument("--out")
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.data[0], args.out)
+        worker(args.worker, args.data[0], args.out, args.rows)
     elif args.picture:
         picture(args.picture)
     else:

@@ -217,6 +217,9 @@ class _Rows:
     """
 
     def __init__(self, X, gidx, w, owned, eps, min_obs, saving):
+        if X.shape[0] >= 2 ** 31:
+            raise ValueError(f"dbscan: {X.shape[0]} rows on one rank; at most 2**31 - 1 "
+                             "(pairs are held as int32 positions): use more ranks")
         order, self.cells, self.start = kern.build_grid(X, eps)
         self.order = order
         self.X = np.ascontiguousarray(X[order])
