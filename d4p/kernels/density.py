@@ -149,22 +149,22 @@ def neighbour_pairs(Xs, cells, start, eps2, owned, c0, c1):
     pa = np.empty(cap, np.int32)
     pb = np.empty(cap, np.int32)
     m = 0
+    xa = np.empty(p)
     for ci in range(c0, c1):
         nr = _forward_ranges(cells, ci, ranges, key)
         for a in range(start[ci], start[ci + 1]):
+            for j in range(p):
+                xa[j] = Xs[a, j]
+            own_a = owned[a] != 0
             for r in range(nr):
                 lo = a + 1 if r == 0 else start[ranges[r, 0]]
                 hi = start[ranges[r, 1]]
                 for b in range(lo, hi):
-                    if not (owned[a] or owned[b]):
-                        continue
                     s = 0.0
-                    for j in range(p):
-                        t = Xs[a, j] - Xs[b, j]
+                    for j in range(p):           # column order, as scikit-learn's trees
+                        t = xa[j] - Xs[b, j]
                         s += t * t
-                        if s > eps2:
-                            break            # the sum only grows
-                    if s <= eps2:
+                    if s <= eps2 and (own_a or owned[b]):
                         if m == cap:
                             cap *= 2
                             na = np.empty(cap, np.int32)
