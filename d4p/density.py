@@ -105,6 +105,9 @@ class dbscan(Algorithm):
         self.minObservations = minObservations
         self.fptype = fptype
         self.method = check_method(self._name, method, METHODS)
+        # daal4py's own examples pass memorySavingMode=1
+        if isinstance(memorySavingMode, numbers.Integral) and memorySavingMode in (0, 1):
+            memorySavingMode = bool(memorySavingMode)
         self.memorySavingMode = check_bool(self._name, "memorySavingMode", memorySavingMode)
         self.resultsToCompute = resultsToCompute
         self._results = parse_flags(self._name, "resultsToCompute", resultsToCompute,

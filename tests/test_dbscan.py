@@ -329,6 +329,15 @@ def test_constructor_rejects():
         d4p.dbscan(1.0)  # minObservations is required, as in daal4py
 
 
+def test_memory_saving_mode_as_daal4py_examples_pass_it():
+    X, eps, m = DATASETS["moons"]
+    res = d4p.dbscan(minObservations=m, epsilon=eps, memorySavingMode=1,
+                     resultsToCompute="computeCoreIndices|computeCoreObservations").compute(X)
+    assert_matches(res, X, eps, m)
+    with pytest.raises(TypeError, match="memorySavingMode"):
+        d4p.dbscan(eps, m, memorySavingMode=2)
+
+
 def test_daal4py_internal_block_parameters_are_ignored():
     X, eps, m = DATASETS["moons"]
     res = d4p.dbscan(eps, m, blockIndex=0, nBlocks=4, leftBlocks=1, rightBlocks=2).compute(X)
