@@ -12,7 +12,8 @@ Data (the same in every process, from a seed):
 Every measurement is a fresh process (so peak RSS is that mode's own); the modes
 run in turn in each round, so drift of a shared machine hits them alike.  Times
 are compute() only, after one untimed call on 1,000 rows (Numba's cache, daal4py's
-set-up).  Peak RSS includes the data (also reported alone as "data only").  The
+set-up).  Peak RSS includes the data (alone: "data only") and, for d4p, Numba and
+its compiled kernels (alone: "d4p warm-up only").  The
 labels of every mode are checked against scikit-learn's (or d4p batch's).
 daal4py runs in the Python named by --daal4py-python (default
 /work/venv-daal2024/bin/python) with the mpiexec beside it.
@@ -31,8 +32,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DATA = {"blobs3": (200_000, 3, 10, 0.3, 10), "plane2": (1_000_000, 2, 20, 0.05, 20)}
-MODES = ("data only", "d4p batch", "d4p memorySaving", "d4p 2 ranks", "d4p mpi 2", "sklearn",
-         "daal4py batch", "daal4py mpi 2")
+MODES = ("data only", "d4p warm-up only", "d4p batch", "d4p memorySaving", "d4p 2 ranks",
+         "d4p mpi 2", "sklearn", "daal4py batch", "daal4py mpi 2")
 
 
 def make_data(name, seed=0, rows=None):
@@ -65,9 +66,12 @@ def worker(mode, name, out, rows):
 
         def run(rows):
             return d4p.dbscan(eps, m, memorySavingMode=saving,
-                              distributed=size > 1).compute(rows).assignments.ravel()
+                              distributed=d4p.num_procs() > 1).compute(rows).assignments.ravel()
 
-        if mode == "d4p 2 ranks":
+        if mode == "d4p warm-up only":  # the import, Numba and one small call: RSS baseline
+            run(X[:1000])
+            labels, seconds = None, 0.0
+        elif mode == "d4p 2 ranks":
             d4p.run_spmd(lambda: run(X[:1000][d4p.my_procid()::2]), 2)
             start = time.perf_counter()
             parts = d4p.run_spmd(lambda: run(X[d4p.my_procid() * X.shape[0] // 2:
@@ -174,7 +178,7 @@ def bench(name, args):
         else:
             verdict = ("same clusters, numbered differently" if same_partition(lab, ref)
                        else f"{np.count_nonzero(lab != ref)} differ")
-        span = f"{min(t):.2f}-{max(t):.2f}" if mo != "data only" else ""
+        span = f"{min(t):.2f}-{max(t):.2f}" if "only" not in mo else ""
         print(f"{mo:18} {min(t):8.2f} {span:>17} {rss:12.0f}  {verdict}")
 
 
