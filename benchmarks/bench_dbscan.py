@@ -114,7 +114,8 @@ def worker(mode, name, out, rows):
 
 
 def measure(mode, name, args):
-    out = os.path.join(tempfile.gettempdir(), f"bench_dbscan_{os.getpid()}_{mode.replace(' ', '_')}")
+    tag = mode.replace(" ", "_")
+    out = os.path.join(tempfile.gettempdir(), f"bench_dbscan_{os.getpid()}_{tag}")
     cmd = [sys.executable, __file__, "--worker", mode, "--data", name, "--out", out]
     if args.rows:
         cmd += ["--rows", str(args.rows)]

@@ -72,8 +72,9 @@ class dbscan(Algorithm):
         The only method.
     memorySavingMode : bool, default False
         False keeps each rank's neighbour pairs (8 bytes a pair) for the four passes
-        over them; True recomputes them block by block in every pass: about 3x
-        the time, memory O(n) plus one block's pairs.  Same result.
+        over them; True recomputes them block by block in every pass: 1.5-3x
+        the time, memory O(n) plus one block's pairs.  Same result.  0 and 1
+        are accepted for False and True.
     resultsToCompute : str, default ''
         '|'-joined from 'computeCoreIndices', 'computeCoreObservations'.
     blockIndex, nBlocks, leftBlocks, rightBlocks : int, default -1
