@@ -52,6 +52,8 @@ _LAZY = {
         "bf_knn_classification_prediction_result", "bf_knn_regression_training",
         "bf_knn_regression_training_result", "bf_knn_regression_model",
         "bf_knn_regression_prediction", "bf_knn_regression_prediction_result")},
+    "dbscan": "density",
+    "dbscan_result": "density",
 }
 
 __all__ = [
