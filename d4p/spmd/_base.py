@@ -1,0 +1,241 @@
+"""What every d4p.spmd estimator shares: the communicator, collective validation
+of each rank's input, agreement on parameters, and scores over all ranks.
+
+The pattern of a ``fit``::
+
+    with Collective(self, "KMeans.fit") as step:      # local work; a failure on any
+        X = validate_data(self, X, reset=True, ...)   # rank becomes the same error
+        step.record(X)                                 # on every rank
+    n_total = step.agreed_rows()                      # features, dtype, names, params
+    ... d4p.<algorithm>(distributed=True).compute(X)  # the daal4py-face class
+
+No estimator stores its communicator: the engine's one is looked up at each call
+(a simulated rank's, ``d4p.daalinit(comm=...)``'s, or MPI's world), so estimators
+clone and pickle as scikit-learn's do.
+"""
+import hashlib
+import pickle
+
+import numpy as np
+
+from .. import _engine
+from ..comm.base import build_rank_error
+
+
+def current_comm():
+    """The communicator in force on this rank (one rank in a plain process)."""
+    return _engine.current_comm()
+
+
+def raise_everywhere(comm, failures, where):
+    """Raise the same error on every rank for ``{rank: (type name, message)}``
+    (all ranks call this with the same ``failures``, i.e. after an agreement)."""
+    described = {r: (t, t, m) for r, (t, m) in failures.items()}
+    if comm.size == 1:
+        t, message = failures[min(failures)]
+        raise {"ValueError": ValueError, "TypeError": TypeError,
+               "NotImplementedError": NotImplementedError}.get(t, ValueError)(message)
+    raise build_rank_error(described, where, comm.size)
+
+
+def parameter_digest(est, exclude=()):
+    """A short fingerprint of the estimator's constructor parameters.
+
+    Ranks compare fingerprints so that a parameter that differs between ranks is
+    an error on every rank, never a silent mix.  ``exclude`` names parameters the
+    ranks may legitimately differ in (e.g. ``copy``, ``n_jobs``).
+    """
+    params = est.get_params(deep=False)
+    parts = []
+    for name in sorted(params):
+        if name in exclude:
+            continue
+        value = params[name]
+        if isinstance(value, np.random.RandomState):
+            value = ("RandomState", value.get_state()[1][:4].tolist(), value.get_state()[2])
+        try:
+            blob = pickle.dumps(value, protocol=4)
+        except Exception:  # noqa: BLE001 - an unpicklable parameter: compare its repr
+            blob = repr(value).encode()
+        parts.append(name.encode() + b"=" + blob)
+    return hashlib.blake2b(b"\0".join(parts), digest_size=12).hexdigest()
+
+
+class Collective:
+    """Context manager: local validation on every rank, then one agreement.
+
+    An exception inside the block becomes, after all ranks have reported, the
+    same error on every rank (the plain exception in a one-rank run, so
+    scikit-learn's checks see ``ValueError`` / ``TypeError`` as usual).  Call
+    :meth:`record` with the validated ``X`` inside the block; afterwards
+    :meth:`agreed_rows` checks that every rank had the same number of features,
+    dtype, feature names and parameters, and returns the total row count.
+    """
+
+    def __init__(self, est, where, exclude=("copy", "copy_X", "n_jobs", "verbose")):
+        self.est = est
+        self.where = where
+        self.exclude = exclude
+        self.comm = current_comm()
+        self.info = None
+        self.infos = None
+        self.extra = None
+
+    def __enter__(self):
+        return self
+
+    def record(self, X, extra=None):
+        names = getattr(self.est, "feature_names_in_", None)
+        self.info = {
+            "n": int(X.shape[0]), "p": int(X.shape[1]) if X.ndim > 1 else 1,
+            "dtype": np.dtype(X.dtype).str if hasattr(X, "dtype") else None,
+            "names": None if names is None else tuple(map(str, names)),
+            "params": parameter_digest(self.est, self.exclude),
+            "extra": extra,
+        }
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is not None and not isinstance(exc, Exception):
+            return False
+        if exc is not None and self.comm.size == 1:
+            return False  # one rank: the local exception itself
+        self.infos = self.comm.agree(exc, self.where, self.info if exc is None else None)
+        return False
+
+    def agreed_rows(self, min_rows=1):
+        """Check what the ranks recorded; return the total number of rows."""
+        infos, comm, where = self.infos, self.comm, self.where
+        est_name = type(self.est).__name__
+        first = infos[0]
+        failures = {}
+        for key, what in (("params", "its parameters differ from rank 0's (every rank must "
+                                     "construct the estimator with the same parameters)"),
+                          ("p", None), ("dtype", None), ("names", None)):
+            for r, info in enumerate(infos):
+                if r in failures or info[key] == first[key]:
+                    continue
+                if key == "p":
+                    what = f"X has {info['p']} features but rank 0's has {first['p']}"
+                elif key == "dtype":
+                    what = (f"X has dtype {np.dtype(info['dtype']).name} but rank 0's has "
+                            f"{np.dtype(first['dtype']).name}; every rank must pass the "
+                            "same dtype")
+                elif key == "names":
+                    what = "X has feature names that differ from rank 0's"
+                failures[r] = ("ValueError", what)
+        if failures:
+            raise_everywhere(comm, failures, where)
+        total = sum(info["n"] for info in infos)
+        if total < min_rows:
+            raise_everywhere(comm, {0: ("ValueError",
+                                        f"Found array with {total} sample(s) (shape=(0, "
+                                        f"{first['p']})) while a minimum of {min_rows} is "
+                                        f"required by {est_name} (on all ranks together).")},
+                             where)
+        return total
+
+    def offsets(self):
+        """This rank's first global row index (rows numbered in rank order)."""
+        return sum(info["n"] for info in self.infos[: self.comm.rank])
+
+
+def collective_check(where, condition_message):
+    """Agree on a condition every rank evaluated locally: ``condition_message`` is
+    None when this rank is fine, else the message it would raise; raise on every
+    rank when any rank has one."""
+    comm = current_comm()
+    if comm.size == 1:
+        if condition_message is not None:
+            raise ValueError(condition_message)
+        return
+    msgs = comm.allgather(condition_message)
+    failures = {r: ("ValueError", m) for r, m in enumerate(msgs) if m is not None}
+    if failures:
+        raise_everywhere(comm, failures, where)
+
+
+def agreed_seed(random_state):
+    """One integer seed for the ranks: drawn from ``random_state`` on rank 0 and
+    broadcast, so that ``random_state=None`` (fresh entropy on each rank) still
+    gives every rank the same draws."""
+    from sklearn.utils import check_random_state
+
+    comm = current_comm()
+    seed = None
+    if comm.rank == 0:
+        seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
+    return comm.bcast(seed, root=0) if comm.size > 1 else seed
+
+
+def global_sum(array):
+    """Element-wise sum of a float64 array over all ranks."""
+    comm = current_comm()
+    array = np.asarray(array, dtype=np.float64)
+    return comm.allreduce(array, "sum") if comm.size > 1 else array.copy()
+
+
+def global_r2(y_true, y_pred, sample_weight=None, multioutput="uniform_average"):
+    """scikit-learn's ``r2_score`` over every rank's rows (the same on every rank).
+
+    Two small all-reduces: the weighted sums that give the global mean of y,
+    then the residual and total sums of squares about it.
+    """
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    if y_true.ndim == 1:
+        y_true = y_true[:, None]
+    if y_pred.ndim == 1:
+        y_pred = y_pred[:, None]
+    w = np.ones(y_true.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
+    k = y_true.shape[1]
+    first = global_sum(np.concatenate([[w.sum(), y_true.shape[0]], w @ y_true]))
+    n_total = first[1]
+    if n_total < 2:
+        raise_everywhere(current_comm(), {0: ("ValueError", "R^2 score is not well-defined "
+                                                           "with less than two samples.")},
+                         "score")
+    mean = first[2:] / first[0]
+    second = global_sum(np.concatenate([w @ (y_true - y_pred) ** 2, w @ (y_true - mean) ** 2]))
+    num, den = second[:k], second[k:]
+    scores = np.ones(k)
+    nonzero_den = den != 0
+    valid = nonzero_den & (num != 0)
+    scores[valid] = 1 - num[valid] / den[valid]
+    scores[(num != 0) & ~nonzero_den] = 0.0
+    if isinstance(multioutput, str):
+        if multioutput == "raw_values":
+            return scores
+        if multioutput == "variance_weighted":
+            if den.sum() == 0:
+                return float(np.mean(scores))
+            return float(np.average(scores, weights=den))
+        return float(np.mean(scores))
+    return float(np.average(scores, weights=multioutput))
+
+
+def global_accuracy(y_true, y_pred, sample_weight=None):
+    """Fraction (weighted) of correct predictions over every rank's rows."""
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    if y_true.ndim > 1 and y_true.shape[1:] != (1,):
+        correct = np.all(y_true == y_pred, axis=1)
+    else:
+        correct = y_true.reshape(-1) == y_pred.reshape(-1)
+    w = np.ones(correct.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
+    s = global_sum([w @ correct, w.sum()])
+    return float(s[0] / s[1]) if s[1] > 0 else 0.0
+
+
+def global_classes(labels, where):
+    """The sorted union of every rank's labels (scikit-learn's ``classes_``)."""
+    comm = current_comm()
+    local = np.unique(labels)
+    if comm.size == 1:
+        return local
+    parts = comm.allgather(local)
+    kinds = {p.dtype.kind for p in parts if p.size}
+    if len(kinds) > 1:
+        raise_everywhere(comm, {0: ("ValueError", f"labels have different kinds on different "
+                                                  f"ranks ({sorted(kinds)})")}, where)
+    nonempty = [p for p in parts if p.size] or [local]
+    return np.unique(np.concatenate(nonempty))
