@@ -103,7 +103,7 @@ class StandardScaler(sk_preprocessing.StandardScaler):
             mean = sums[:p] / total_w
             var = np.maximum(res.sumSquares.reshape(-1)[p:2 * p] / total_w - mean ** 2, 0.0)
         dtype = X.dtype
-        self.n_samples_seen_ = int(count) if w is None else np.float64(count)
+        self.n_samples_seen_ = np.float64(count)  # a float in scikit-learn too
         both_off = not self.with_mean and not self.with_std
         self.mean_ = None if both_off else mean.astype(dtype)
         self.var_ = var.astype(dtype) if self.with_std else None
