@@ -1,29 +1,13 @@
-"""What every algorithm class shares: parameter checks, the communicator for a
-``compute``, and the collective agreement step.
+"""Declarative checks of the algorithm classes' constructor parameters.
 
-The pattern each algorithm's ``compute`` follows, top to bottom::
-
-    comm = communicator(self.distributed)
-    with Agreement(comm, "covariance.compute") as step:    # local work; a failure
-        X = as_table(data)                                   # on any rank becomes
-        partial = CoMoments.from_data(X)                     # the same error on
-        step.info = columns_of(X)                            # every rank
-    p = same_columns(step.infos, ...)                       # agreed, so no one waits
-    total = comm.tree_reduce(partial, merge)                 # small statistics only
-    return finalize(total)
+(How a ``compute`` runs, and what ranks agree on, is :mod:`d4p._protocol`.)
 """
 import numpy as np
 
-from ._engine import current_comm
-from .comm.base import build_rank_error
-from .comm.serial import SerialCommunicator
+from ._inputs import columns_of  # noqa: F401  (re-exported until every family is ported)
+from ._protocol import Agreement, communicator, raise_on_all  # noqa: F401  (same)
 
 FPTYPES = {"double": np.float64, "float": np.float32}
-
-
-def communicator(distributed):
-    """The communicator in force for a distributed computation; one rank otherwise."""
-    return current_comm() if distributed else SerialCommunicator()
 
 
 def check_fptype(fptype):
@@ -64,38 +48,6 @@ def check_bool(algo, param, value):
     return bool(value)
 
 
-class Agreement:
-    """Context manager: run local work, then agree collectively on its outcome.
-
-    Any exception inside the block is caught and, after all ranks have reported,
-    every rank raises the same :class:`d4p.RankError` naming the failing ranks.
-    Set ``step.info`` inside the block to share a small record with all ranks;
-    after the block ``step.infos`` lists every rank's record in rank order.
-    """
-
-    def __init__(self, comm, where):
-        self.comm = comm
-        self.where = where
-        self.info = None
-        self.infos = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc is not None and not isinstance(exc, Exception):
-            return False  # KeyboardInterrupt and friends are not ours to agree on
-        self.infos = self.comm.agree(exc, self.where, self.info if exc is None else None)
-        return False
-
-
-def columns_of(X):
-    """A rank's column count for agreement; ``None`` for an empty table of no shape
-    (e.g. an empty list), which adopts the other ranks' count."""
-    n, p = X.shape
-    return None if n == 0 and p == 0 else p
-
-
 def same_columns(infos, where, size, what="data"):
     """The column count every rank agreed on; raise identically on all ranks if not."""
     known = [(r, p) for r, p in enumerate(infos) if p is not None]
@@ -112,17 +64,6 @@ def same_columns(infos, where, size, what="data"):
     if bad:
         raise_on_all(bad, where, size)
     return majority
-
-
-def raise_on_all(failures, where, size):
-    """Raise the same RankError on every rank (all ranks must call this with the same
-    ``failures``, i.e. after an agreement)."""
-    err = build_rank_error(failures, where, size)
-    if size == 1:
-        # A single process: the plain exception type, without the rank framing.
-        base = err.mirrors or RuntimeError
-        raise base(failures[min(failures)][2])
-    raise err
 
 
 def as_fptype(array, dtype):

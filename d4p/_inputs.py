@@ -16,6 +16,62 @@ import numpy as np
 from ._config import get_config
 
 
+def check_table(data, name="data", *, sparse="keep", columns=None,
+                columns_expected_by="{} are expected", dtype=None, finite=True, rank=None):
+    """The one validation entry point for the tables algorithms take.
+
+    Parameters
+    ----------
+    data : array-like, DataFrame, Series, sparse matrix, CSV file name or Path
+        See the module docstring for the accepted kinds.
+    name : str
+        How the input is named in error messages.
+    sparse : {'keep', 'densify', 'reject'}
+        What to do with scipy.sparse input: keep it as CSR, turn it into a dense
+        array, or raise ``TypeError``.
+    columns : int, optional
+        The column count the table must have (e.g. the model's features).  A
+        table of no shape (``[]``) becomes ``(0, columns)``.
+    columns_expected_by : str
+        Completes the mismatch message, e.g. ``"the model was trained on {}"``.
+    dtype : numpy dtype, optional
+        Convert to this dtype; default: float32 and float64 pass through.
+    finite : bool
+        Check for NaN and infinity now.  Algorithms that can prove finiteness
+        from sums they compute anyway pass False and call :func:`check_finite`
+        with those sums.
+    rank : int, optional
+        Replaces "{}" in a file name (default: the caller's rank).
+
+    Returns
+    -------
+    numpy.ndarray (2-D) or scipy.sparse.csr_matrix
+    """
+    if sparse not in ("keep", "densify", "reject"):
+        raise ValueError(f"sparse must be 'keep', 'densify' or 'reject', got {sparse!r}")
+    X = as_table(data, name, rank=rank, allow_sparse=sparse != "reject")
+    if sparse == "densify" and _is_sparse(X):
+        X = X.toarray()
+    if columns is not None:
+        if X.shape == (0, 0):
+            X = np.empty((0, columns), dtype=X.dtype)
+        elif X.shape[1] != columns:
+            raise ValueError(f"{name} has {X.shape[1]} columns but "
+                             + columns_expected_by.format(columns))
+    if dtype is not None and X.dtype != dtype:
+        X = X.astype(dtype)
+    if finite:
+        check_finite(X, name)
+    return X
+
+
+def columns_of(X):
+    """A rank's column count for the ranks' agreement; ``None`` for an empty table of
+    no shape (e.g. an empty list), which adopts the other ranks' count."""
+    n, p = X.shape
+    return None if n == 0 and p == 0 else p
+
+
 def as_table(data, name="data", rank=None, allow_sparse=True):
     """Return ``data`` as a 2-D float32/float64 numpy array, or a scipy CSR matrix.
 
@@ -162,11 +218,30 @@ def read_csv(path, name="data"):
         frame = pd.read_csv(path, header=None, skiprows=_header_rows(path) if header else None,
                             skip_blank_lines=True, dtype=np.float64, engine="c")
     except ValueError as exc:
+        _check_field_counts(path, name)
         raise ValueError(f"{name}: {path!r} holds a non-numeric value ({exc})") from None
     values = frame.to_numpy()
     if first.rstrip().endswith(",") and values.shape[1] > 1 and np.isnan(values[:, -1]).all():
         values = values[:, :-1]
+    if np.isnan(values).any():
+        _check_field_counts(path, name)  # pandas pads a short line with NaN
     return np.ascontiguousarray(values)
+
+
+def _check_field_counts(path, name):
+    """Raise naming the first line whose field count differs from the file's usual one."""
+    counts = []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for number, line in enumerate(fh, start=1):
+            if line.strip():
+                counts.append((number, len(line.rstrip().rstrip(",").split(","))))
+    if not counts:
+        return
+    usual = max({c for _, c in counts}, key=[c for _, c in counts].count)
+    for number, count in counts:
+        if count != usual:
+            raise ValueError(f"{name}: {path!r} line {number} has {count} fields where the "
+                             f"other lines have {usual}")
 
 
 def _first_nonblank_line(path):

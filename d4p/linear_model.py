@@ -1,8 +1,8 @@
 """Linear and ridge regression: training (normal equations or TSQR) and prediction.
 
-``linear_regression_training`` / ``ridge_regression_training`` follow the d4p
-pattern: validate → local sufficient statistic → pairwise merge up a tree of
-ranks → solve → model.  The statistic never holds the data:
+``linear_regression_training`` / ``ridge_regression_training`` follow the
+protocol of :mod:`d4p._protocol`: validate → local sufficient statistic →
+pairwise merge up a tree of ranks → solve → model.  The statistic never holds the data:
 
 * ``normEqDense`` (and ``defaultDense``): :class:`d4p.stats.CoMoments` of the
   columns of ``[X | Y]`` (means and centred cross-products, one BLAS ``syrk`` per
@@ -24,13 +24,11 @@ The ``*_prediction`` classes compute ``X @ Beta[:, 1:].T + Beta[:, 0]`` on the
 caller's rows; they need no communication, so any rank may predict its own rows
 with the (global) model.
 """
-import warnings
-
 import numpy as np
 
-from ._algorithm import (Agreement, as_fptype, check_bool, check_fptype, check_method,
-                         columns_of, communicator, raise_on_all, same_columns)
-from ._inputs import as_table, check_finite, is_sparse
+from ._algorithm import as_fptype, check_bool, check_fptype, check_method
+from ._inputs import check_finite, check_table, columns_of, is_sparse
+from ._protocol import Algorithm, Part, warn
 from ._results import Result
 from .stats import CentredR, CoMoments
 
@@ -103,12 +101,13 @@ class ridge_regression_prediction_result(linear_regression_prediction_result):
 # ---- training ---------------------------------------------------------------------
 
 
-class _RegressionTraining:
-    """What linear and ridge training share: inputs, merge, streaming, finalize."""
+class _RegressionTraining(Algorithm):
+    """What linear and ridge training share: inputs, statistic, solve."""
 
-    _name = ""
     _model = None
     _result = None
+    # fptype only sets the dtype of Beta (the statistics are float64 on every rank)
+    _agreed = ("method", "interceptFlag")
 
     def _setup(self, fptype, method, interceptFlag, distributed, streaming):
         self.fptype = fptype
@@ -118,8 +117,6 @@ class _RegressionTraining:
         self.streaming = check_bool(self._name, "streaming", streaming)
         self._dtype = check_fptype(fptype)
         self._qr = method == "qrDense"
-        self._partial = None
-        self._stream_shape = None
 
     def compute(self, data, dependentVariables, setup=False):
         """Fit the model to ``data`` (n, p) and ``dependentVariables`` (n, k).
@@ -138,85 +135,60 @@ class _RegressionTraining:
         -------
         training result with ``.model``, or None in streaming mode (see ``finalize``).
         """
-        if self.streaming:
-            return self._stream_chunk(data, dependentVariables)
-        comm = communicator(self.distributed)
-        where = f"{self._name}.compute"
-        with Agreement(comm, where) as step:
-            partial, shape = self._local(data, dependentVariables)
-            step.info = shape
-        return self._merge_and_solve(comm, where, step.infos, partial, shape)
+        return self._compute((data, dependentVariables))
 
-    def finalize(self):
-        """Merge the chunks given to ``compute`` (on every rank when distributed)
-        and return the training result.  Further chunks may follow; the next
-        ``finalize`` includes them too."""
-        if not self.streaming:
-            raise ValueError(f"{self._name}: finalize() needs streaming=True")
-        comm = communicator(self.distributed)
-        where = f"{self._name}.finalize"
-        with Agreement(comm, where) as step:
-            self._check_ridge_count(self._stream_shape)
-            step.info = self._stream_shape
-        return self._merge_and_solve(comm, where, step.infos, self._partial, self._stream_shape)
+    # ---- the protocol's hooks ----
 
-    # ---- steps ----
-
-    def _local(self, data, dependentVariables):
-        """This rank's statistic and its (p, k) (None for an input of no shape)."""
-        X = as_table(data, "data")
-        Y = as_table(dependentVariables, "dependentVariables")
-        if is_sparse(Y):
-            Y = Y.toarray()
+    def _local(self, inputs):
+        """This rank's statistic of ``[X | Y]``, shaped by (p, k)."""
+        data, dependentVariables = inputs
+        X = check_table(data, "data", finite=False)
+        Y = check_table(dependentVariables, "dependentVariables", sparse="densify", finite=False)
         if X.shape[0] != Y.shape[0]:
             raise ValueError(f"dependentVariables has {Y.shape[0]} rows but data has "
                              f"{X.shape[0]}; they must describe the same rows")
-        shape = (columns_of(X), columns_of(Y))
-        if shape[0] == 0:
+        shape = {"data": columns_of(X), "dependentVariables": columns_of(Y)}
+        if shape["data"] == 0:
             raise ValueError("data has no columns")
-        if shape[1] == 0:
+        if shape["dependentVariables"] == 0:
             raise ValueError("dependentVariables has no columns")
-        self._check_ridge_count(shape)
-        if shape[0] is None or shape[1] is None:
-            return None, shape
+        self._check_ridge_count(shape["dependentVariables"])
+        if None in shape.values():
+            return Part(None, shape, 0)
         p = X.shape[1]
         stat = (CentredR if self._qr else CoMoments).from_xy(X, Y)
         # Finite column means (or sums) prove the columns finite; else find the culprit.
         totals = stat.mean if self._qr else stat.sum
         check_finite(X, "data", sums=totals[:p])
         check_finite(Y, "dependentVariables", sums=totals[p:])
-        return stat, shape
+        return Part(stat, shape, X.shape[0])
 
-    def _stream_chunk(self, data, dependentVariables):
-        partial, shape = self._local(data, dependentVariables)
-        if partial is None:
-            return None  # an empty chunk of no shape
-        if self._stream_shape is not None and shape != self._stream_shape:
-            (p0, k0), (p, k) = self._stream_shape, shape
-            raise ValueError(f"{self._name}: this chunk has {p} feature and {k} response "
-                             f"columns but earlier chunks had {p0} and {k0}")
-        self._partial = partial if self._partial is None else self._partial.merge(partial)
-        self._stream_shape = shape
-        return None
-
-    def _merge_and_solve(self, comm, where, infos, partial, shape):
-        """After the agreement: check p and k across ranks, merge, solve."""
-        infos = [s if s is not None else (None, None) for s in infos]
-        p = same_columns([s[0] for s in infos], where, comm.size, "data")
-        k = same_columns([s[1] for s in infos], where, comm.size, "dependentVariables")
-        if shape != (p, k) or partial is None:
-            partial = self._empty(p + k)
-        total = comm.tree_reduce(partial, _merge)
-        if total.n == 0:
-            raise_on_all({0: ("ValueError", "ValueError", "no rows on any rank")}, where,
-                         comm.size)
-        return self._solve(total, p, k)
-
-    def _empty(self, m):
+    def _identity(self, shape):
+        m = shape["data"] + shape["dependentVariables"]
         return CentredR.empty(m) if self._qr else CoMoments.empty(m)
 
-    def _check_ridge_count(self, shape):
-        """Overridden by ridge: the number of λ must suit the number of responses."""
+    _merge = staticmethod(lambda a, b: a.merge(b))
+
+    def _finish(self, total, run):
+        p, k = run.shape["data"], run.shape["dependentVariables"]
+        if self._lambda_count_mismatch(k):
+            run.fail(self._lambda_count_mismatch(k))
+        return self._solve(total, p, k)
+
+    def _chunk_mismatch(self, new, old):
+        return (f"this chunk has {new['data']} feature and {new['dependentVariables']} response "
+                f"columns but earlier chunks had {old['data']} and {old['dependentVariables']}")
+
+    # ---- ridge's λ ----
+
+    def _lambda_count_mismatch(self, k):
+        """Overridden by ridge: why the number of λ does not suit k responses."""
+        return None
+
+    def _check_ridge_count(self, k):
+        problem = None if k is None else self._lambda_count_mismatch(k)
+        if problem:
+            raise ValueError(problem)
 
     def _penalties(self, k):
         return np.zeros(k)
@@ -233,8 +205,7 @@ class _RegressionTraining:
         if problem:
             if not self._qr:
                 problem += f"; {self._advice}"
-            # stacklevel: _solve, _merge_and_solve, compute/finalize, the caller
-            warnings.warn(f"{self._name}: {problem}", RuntimeWarning, stacklevel=4)
+            warn(f"{self._name}: {problem}", RuntimeWarning)
         mean = total.mean
         b0 = mean[p:] - mean[:p] @ beta if intercept else np.zeros(k)
         Beta = np.empty((k, p + 1))
@@ -243,10 +214,6 @@ class _RegressionTraining:
         model = self._model(Beta=as_fptype(Beta, self._dtype), NumberOfBetas=p + 1,
                             NumberOfResponses=k, NumberOfFeatures=p, InterceptFlag=intercept)
         return self._result(model=model)
-
-
-def _merge(a, b):
-    return a.merge(b)
 
 
 class linear_regression_training(_RegressionTraining):
@@ -317,15 +284,19 @@ class ridge_regression_training(_RegressionTraining):
         self._lambdas = _ridge_parameters(ridgeParameters)
         self._setup(fptype, method, interceptFlag, distributed, streaming)
 
-    def _check_ridge_count(self, shape):
-        k = None if shape is None else shape[1]
+    _agreed = ("method", "interceptFlag", "ridgeParameters")
+
+    def _agreed_values(self):
+        return {**super()._agreed_values(), "ridgeParameters": self._lambdas}
+
+    def _lambda_count_mismatch(self, k):
         count = self._lambdas.size
-        if k is not None and count not in (1, k):
-            raise ValueError(f"{self._name}: ridgeParameters has {count} values but there are "
-                             f"{k} responses; give shape (1, 1) or (1, {k})")
+        if count not in (1, k):
+            return (f"{self._name}: ridgeParameters has {count} values but there are {k} "
+                    f"responses; give shape (1, 1) or (1, {k})")
+        return None
 
     def _penalties(self, k):
-        self._check_ridge_count((None, k))
         return np.broadcast_to(self._lambdas, (k,)).copy()
 
 
@@ -443,9 +414,11 @@ def _describe(keep, cond, what):
 # ---- prediction -------------------------------------------------------------------
 
 
-class _RegressionPrediction:
-    _name = ""
+class _RegressionPrediction(Algorithm):
+    """``compute(data, model)`` on this rank's rows; no communication."""
+
     _result = None
+    _needs_rows = False
 
     def __init__(self, fptype="double", method="defaultDense"):
         self.fptype = fptype
@@ -467,21 +440,24 @@ class _RegressionPrediction:
         -------
         prediction result with ``.prediction`` of shape (n, k).
         """
+        return self._compute((data, model))
+
+    def _local(self, inputs):
+        data, model = inputs
         if not isinstance(model, linear_regression_model):
             raise TypeError(f"{self._name}: model must be a linear_regression_model or "
                             f"ridge_regression_model, got {type(model).__name__}")
-        X = as_table(data, "data")
         p = model.NumberOfFeatures
-        if X.shape == (0, 0):
-            X = np.empty((0, p))
-        if X.shape[1] != p:
-            raise ValueError(f"{self._name}: data has {X.shape[1]} columns but the model was "
-                             f"trained on {p} features")
+        X = check_table(data, "data", columns=p, columns_expected_by="the model was trained on {}",
+                        finite=False)
         W = np.ascontiguousarray(model.Beta[:, 1:].T, dtype=np.float64)
         b = np.asarray(model.Beta[:, 0], dtype=np.float64)
         out = _predict(X, W, b)
         if not np.isfinite(out).all():
             check_finite(X, "data")
+        return Part(out, {"data": p}, X.shape[0])
+
+    def _finish(self, out, run):
         if out.dtype != self._dtype:
             out = out.astype(self._dtype)
         return self._result(prediction=out)

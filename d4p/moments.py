@@ -1,7 +1,7 @@
 """Column statistics: ``low_order_moments`` and ``covariance``.
 
-Both follow one flow (StreamingMixin._compute_merged): validate → local one-pass
-statistic → pairwise merge up a tree of ranks → finalize into daal4py's result
+Both follow the protocol of :mod:`d4p._protocol`: validate → local one-pass
+statistic → pairwise merge up a tree of ranks → finish into daal4py's result
 arrays.  ``low_order_moments`` reduces each rank's rows to :class:`d4p.stats.Moments`
 (a Numba kernel); ``covariance`` to :class:`d4p.stats.CoMoments` (block-centred
 cross-products through BLAS).
@@ -12,11 +12,10 @@ covariance and ``.correlation`` the correlation.
 """
 import numpy as np
 
-from ._algorithm import (as_fptype, check_bool, check_fptype, check_method, columns_of,
-                         parse_flags)
-from ._inputs import as_table, check_finite
+from ._algorithm import as_fptype, check_bool, check_fptype, check_method, parse_flags
+from ._inputs import check_finite, check_table, columns_of
+from ._protocol import Algorithm, Part
 from ._results import Result
-from ._streaming import StreamingMixin
 from .stats import CoMoments, Moments
 
 METHODS = ("defaultDense", "singlePassDense", "fastCSR", "singlePassCSR")
@@ -32,13 +31,12 @@ _FIELDS_FOR = {
 }
 
 
-def _local_moments(data):
-    """This rank's Moments and its column count (None when it has no shape)."""
-    X = as_table(data)
-    m = Moments.from_data(X)
-    check_finite(X, "data", sums=m.sum)
-    return m, columns_of(X)
-
+def _local_part(statistic, data):
+    """This rank's statistic of ``data`` (its column sums prove it finite)."""
+    X = check_table(data, finite=False)
+    stat = statistic.from_data(X)
+    check_finite(X, "data", sums=stat.sum)
+    return Part(stat, {"data": columns_of(X)}, X.shape[0])
 
 
 class low_order_moments_result(Result):
@@ -50,7 +48,7 @@ class low_order_moments_result(Result):
     _fields = _FIELDS_FOR["estimatesAll"]
 
 
-class low_order_moments(StreamingMixin):
+class low_order_moments(Algorithm):
     """Minimum, maximum, sum, sum of squares, centred sum of squares, mean, second
     raw moment, variance (ddof=1), standard deviation and variation of each column.
 
@@ -79,6 +77,8 @@ class low_order_moments(StreamingMixin):
     """
 
     _name = "low_order_moments"
+    # fptype only sets the dtype of this rank's result (see docs/migrating.md)
+    _agreed = ("method", "estimatesToCompute")
 
     def __init__(self, fptype="double", method="defaultDense", estimatesToCompute="",
                  distributed=False, streaming=False):
@@ -92,8 +92,11 @@ class low_order_moments(StreamingMixin):
                                 ["estimatesAll"])
         if len(estimates) != 1:
             raise ValueError(f"{self._name}: estimatesToCompute takes one value, got {estimates}")
-        self._fields = _FIELDS_FOR[estimates.pop()]
-        self._reset_stream()
+        self._estimates = estimates.pop()
+        self._fields = _FIELDS_FOR[self._estimates]
+
+    def _agreed_values(self):
+        return {"method": self.method, "estimatesToCompute": self._estimates}
 
     def compute(self, data, setup=False):
         """Statistics of ``data`` (this rank's rows when distributed).
@@ -109,18 +112,18 @@ class low_order_moments(StreamingMixin):
         -------
         low_order_moments_result, or None in streaming mode (see ``finalize``).
         """
-        if self.streaming:
-            return self._stream_chunk(data)
-        return self._compute_merged(data)
+        return self._compute((data,))
 
-    # hooks of the compute/streaming flow (StreamingMixin)
-    _local_partial = staticmethod(_local_moments)
-    _empty = staticmethod(Moments.empty)
+    # the protocol's hooks
+    def _local(self, inputs):
+        return _local_part(Moments, *inputs)
+
+    def _identity(self, shape):
+        return Moments.empty(shape["data"])
+
     _merge = staticmethod(Moments.merge)
 
-    def _finalize(self, m):
-        if m.n == 0:
-            raise ValueError(f"{self._name}: no rows on any rank")
+    def _finish(self, m, run):
         n = m.n
         with np.errstate(divide="ignore", invalid="ignore"):
             variance = np.maximum(m.m2, 0.0) / (n - 1) if n > 1 else np.full_like(m.m2, np.nan)
@@ -140,21 +143,13 @@ class low_order_moments(StreamingMixin):
 OUTPUT_TYPES = ("covarianceMatrix", "correlationMatrix")
 
 
-def _local_comoments(data):
-    """This rank's CoMoments and its column count (None when it has no shape)."""
-    X = as_table(data)
-    c = CoMoments.from_data(X)
-    check_finite(X, "data", sums=c.sum)
-    return c, columns_of(X)
-
-
 class covariance_result(Result):
     """``covariance`` (p, p), ``correlation`` (p, p) and ``mean`` (1, p)."""
 
     _fields = ("covariance", "correlation", "mean")
 
 
-class covariance(StreamingMixin):
+class covariance(Algorithm):
     """Sample covariance matrix (ddof=1, as ``numpy.cov``), correlation matrix and
     mean of the columns.
 
@@ -179,6 +174,7 @@ class covariance(StreamingMixin):
     """
 
     _name = "covariance"
+    _agreed = ("method", "outputMatrixType")
 
     def __init__(self, fptype="double", method="defaultDense", outputMatrixType="",
                  distributed=False, streaming=False):
@@ -190,7 +186,6 @@ class covariance(StreamingMixin):
         self.distributed = check_bool(self._name, "distributed", distributed)
         self.streaming = check_bool(self._name, "streaming", streaming)
         self._dtype = check_fptype(fptype)
-        self._reset_stream()
 
     def compute(self, data, setup=False):
         """Covariance of ``data`` (this rank's rows when distributed).
@@ -206,18 +201,18 @@ class covariance(StreamingMixin):
         -------
         covariance_result, or None in streaming mode (see ``finalize``).
         """
-        if self.streaming:
-            return self._stream_chunk(data)
-        return self._compute_merged(data)
+        return self._compute((data,))
 
-    # hooks of the compute/streaming flow (StreamingMixin)
-    _local_partial = staticmethod(_local_comoments)
-    _empty = staticmethod(CoMoments.empty)
+    # the protocol's hooks
+    def _local(self, inputs):
+        return _local_part(CoMoments, *inputs)
+
+    def _identity(self, shape):
+        return CoMoments.empty(shape["data"])
+
     _merge = staticmethod(CoMoments.merge)
 
-    def _finalize(self, c):
-        if c.n == 0:
-            raise ValueError(f"{self._name}: no rows on any rank")
+    def _finish(self, c, run):
         with np.errstate(divide="ignore", invalid="ignore"):
             cov = c.cross / (c.n - 1) if c.n > 1 else np.full_like(c.cross, np.nan)
             cov = (cov + cov.T) / 2  # exactly symmetric

@@ -17,18 +17,16 @@ argmax, and the class probabilities by a stable log-sum-exp.
 daal4py dropped this algorithm in its 2026 release; d4p keeps daal4py's (≤ 2025)
 interface.  See docs/algorithms/naive_bayes.md for the differences.
 """
-import hashlib
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import _parallel
-from ._algorithm import (Agreement, as_fptype, check_bool, check_fptype, check_method,
-                         columns_of, communicator, parse_flags, raise_on_all, same_columns)
-from ._inputs import as_table, check_finite, is_sparse
+from ._algorithm import as_fptype, check_bool, check_fptype, check_method, parse_flags
+from ._inputs import check_finite, check_table, columns_of, is_sparse
+from ._protocol import Algorithm, Part
 from ._results import Result
-from ._streaming import StreamingMixin
 from .kernels import naive_bayes as nbk
 
 METHODS = ("defaultDense", "fastCSR")
@@ -152,14 +150,15 @@ def local_counts(data, labels, weights, n_classes, alpha=None):
     Returns ``(ClassCounts, p)``; ``p`` is None for an input of no shape (``[]``).
     Raises ValueError/TypeError naming the problem.
     """
-    X = as_table(data, "data")
+    X = check_table(data, "data", finite=False)
     n = X.shape[0]
     p = columns_of(X)
-    y = _as_column(as_table(labels, "labels", allow_sparse=False), "labels", n)
+    y = _as_column(check_table(labels, "labels", sparse="reject", finite=False), "labels", n)
     if weights is None:
         w = np.empty(0)
     else:
-        w = _as_column(as_table(weights, "weights", allow_sparse=False), "weights", n)
+        w = _as_column(check_table(weights, "weights", sparse="reject", finite=False),
+                       "weights", n)
         check_finite(w.reshape(-1, 1), "weights")
         if n and np.min(w) < 0:
             i = int(np.argmax(w < 0))
@@ -200,7 +199,7 @@ def _raise_negative(X):
                      "multinomial naive Bayes needs non-negative feature counts")
 
 
-class multinomial_naive_bayes_training(StreamingMixin):
+class multinomial_naive_bayes_training(Algorithm):
     """Train a multinomial naive Bayes classifier (counts of features per class).
 
     Parameters
@@ -253,8 +252,13 @@ class multinomial_naive_bayes_training(StreamingMixin):
         self._dtype = check_fptype(fptype)
         self._alpha = _check_alpha(self._name, alpha)
         self._prior = _check_prior(self._name, priorClassEstimates, self.nClasses)
-        self._signature = self._parameter_digest()
-        self._reset_stream()
+
+    # fptype only sets the dtype of the model (counting is float64 on every rank)
+    _agreed = ("nClasses", "method", "alpha", "priorClassEstimates")
+
+    def _agreed_values(self):
+        return {"nClasses": self.nClasses, "method": self.method, "alpha": self._alpha,
+                "priorClassEstimates": self._prior}
 
     def compute(self, data, labels, weights=None, setup=False):
         """Train on ``data`` and ``labels`` (this rank's rows when distributed).
@@ -277,70 +281,29 @@ class multinomial_naive_bayes_training(StreamingMixin):
         multinomial_naive_bayes_training_result, or None in streaming mode (see
         ``finalize``).
         """
-        if self.streaming:
-            return self._stream_chunk((data, labels, weights))
-        comm = communicator(self.distributed)
-        where = f"{self._name}.compute"
-        with Agreement(comm, where) as step:
-            partial, p = self._local_partial((data, labels, weights))
-            step.info = (p, partial.n, self._signature)
-        return self._reduce(comm, where, step, partial)
+        return self._compute((data, labels, weights))
 
-    def _stream_info(self):
-        n = 0 if self._partial is None else self._partial.n
-        return (self._stream_p, n, self._signature)
+    # ---- the protocol's hooks ----
 
-    def _reduce(self, comm, where, step, partial):
-        """Once the ranks agreed: sum the count tables (one allreduce) and finalize.
-        A rank whose table had no shape contributes zeros."""
-        p, n = self._agreed(step.infos, where, comm.size)
-        table = partial.table if step.info[0] == p else ClassCounts.empty(self.nClasses, p).table
-        if comm.size > 1:
-            table = comm.allreduce(table, "sum")
-        return self._finalize(ClassCounts(n, table))
-
-    # ---- the steps --------------------------------------------------------------------
-
-    def _local_partial(self, inputs):
+    def _local(self, inputs):
         data, labels, weights = inputs
-        return local_counts(data, labels, weights, self.nClasses, self._alpha)
+        counts, p = local_counts(data, labels, weights, self.nClasses, self._alpha)
+        return Part(counts, {"data": p}, counts.n)
 
-    def _empty(self, p):
-        return ClassCounts.empty(self.nClasses, p)
+    def _identity(self, shape):
+        return ClassCounts.empty(self.nClasses, shape["data"])
 
     _merge = staticmethod(ClassCounts.merge)
 
-    def _parameter_digest(self):
-        h = hashlib.sha1(str(self.nClasses).encode())
-        for a in (self._alpha, self._prior):
-            h.update(b"none" if a is None else a.tobytes())
-        return h.hexdigest()
-
-    def _agreed(self, infos, where, size):
-        """The agreed column count and total rows; raises identically on every rank
-        when the ranks' columns or parameters differ, or no rank has rows."""
-        signatures = [s for _, _, s in infos]
-        bad = {r: ("ValueError", "ValueError",
-                   "nClasses, alpha or priorClassEstimates differ from rank 0's")
-               for r, s in enumerate(signatures) if s != signatures[0]}
-        if bad:
-            raise_on_all(bad, where, size)
-        p = same_columns([p for p, _, _ in infos], where, size)
-        n = sum(n for _, n, _ in infos)
-        if n == 0:
-            raise_on_all({0: ("ValueError", "ValueError", f"{self._name}: no rows on any rank")},
-                         where, size)
+    def _finish(self, counts, run):
+        p = run.shape["data"]
         if self._alpha is not None and self._alpha.size > 1 and self._alpha.size != p:
-            raise_on_all({0: ("ValueError", "ValueError",
-                              f"alpha has {self._alpha.size} values but data has {p} columns")},
-                         where, size)
-        return p, n
+            run.fail(f"alpha has {self._alpha.size} values but data has {p} columns")
+        return self._model_of(counts)
 
-    def _finalize(self, counts):
+    def _model_of(self, counts):
         p = counts.table.shape[1] - 1
         k = self.nClasses
-        if counts.n == 0:
-            raise ValueError(f"{self._name}: no rows on any rank")
         alpha = np.ones(p) if self._alpha is None else np.broadcast_to(self._alpha, (p,))
         smoothed = counts.table[:, :p] + alpha
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -358,7 +321,7 @@ class multinomial_naive_bayes_training(StreamingMixin):
 # ---- prediction --------------------------------------------------------------------------
 
 
-class multinomial_naive_bayes_prediction:
+class multinomial_naive_bayes_prediction(Algorithm):
     """Predict classes (and class probabilities) with a multinomial naive Bayes model.
 
     Runs on the rows it is given, on any rank, without communication (daal4py's
@@ -384,6 +347,7 @@ class multinomial_naive_bayes_prediction:
     """
 
     _name = "multinomial_naive_bayes_prediction"
+    _needs_rows = False
 
     def __init__(self, nClasses, fptype="double", method="defaultDense", priorClassEstimates=None,
                  alpha=None, resultsToEvaluate=""):
@@ -415,13 +379,16 @@ class multinomial_naive_bayes_prediction:
         -------
         classifier_prediction_result
         """
+        return self._compute((data, model))
+
+    def _finish(self, result, run):
+        return result
+
+    def _local(self, inputs):
+        data, model = inputs
         log_theta, log_p = self._model_arrays(model)
-        X = as_table(data, "data")
-        if X.shape == (0, 0):
-            X = np.empty((0, log_theta.shape[1]))
-        if X.shape[1] != log_theta.shape[1]:
-            raise ValueError(f"{self._name}: data has {X.shape[1]} columns but the model was "
-                             f"trained on {log_theta.shape[1]}")
+        X = check_table(data, "data", columns=log_theta.shape[1],
+                        columns_expected_by="the model was trained on {}", finite=False)
         n, k = X.shape[0], self.nClasses
         want = self._results
         labels = np.empty((n, 1)) if "computeClassLabels" in want else None
@@ -457,8 +424,9 @@ class multinomial_naive_bayes_prediction:
         else:
             bounds = np.linspace(0, n, nparts + 1).astype(int)
             _parallel.map_threads(lambda i: predict_rows(bounds[i], bounds[i + 1]), nparts)
-        return classifier_prediction_result(prediction=labels, probabilities=probs,
-                                            logProbabilities=log_probs)
+        result = classifier_prediction_result(prediction=labels, probabilities=probs,
+                                              logProbabilities=log_probs)
+        return Part(result, {"data": X.shape[1]}, n)
 
     def _model_arrays(self, model):
         if isinstance(model, multinomial_naive_bayes_training_result):

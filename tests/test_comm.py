@@ -124,3 +124,16 @@ def test_serial_communicator():
     np.testing.assert_array_equal(comm.allreduce(np.ones(2), "max"), np.ones(2))
     with pytest.raises(KeyError):  # one rank: the plain local exception
         comm.agree(KeyError("k"), "step")
+
+
+@spmd
+def test_alltoall_delivers_each_object_to_its_destination():
+    rank, size = d4p.my_procid(), d4p.num_procs()
+    comm = current_comm()
+    sent = [np.full(dest + 1, 100 * rank + dest) for dest in range(size)]
+    got = comm.alltoall(sent)
+    assert len(got) == size
+    for src, arr in enumerate(got):
+        np.testing.assert_array_equal(arr, np.full(rank + 1, 100 * src + rank))
+    with pytest.raises(ValueError, match="one object per rank"):
+        comm.alltoall([None] * (size + 1))

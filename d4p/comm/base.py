@@ -57,6 +57,15 @@ class Communicator(abc.ABC):
     def gather(self, obj, root=0):
         """The list of every rank's ``obj`` on ``root``; ``None`` elsewhere."""
 
+    def alltoall(self, objs):
+        """Personalised exchange: ``objs[d]`` goes to rank ``d``; returns the list of
+        what every rank sent to this one, in rank order.
+
+        Each object travels only to its destination (backends override this
+        default, which is correct but sends everything everywhere)."""
+        objs = check_per_rank(objs, self.size)
+        return [sent[self.rank] for sent in self.allgather(objs)]
+
     # ---- built on the primitives -------------------------------------------------
 
     def tree_reduce(self, obj, merge):
@@ -112,6 +121,14 @@ class Communicator(abc.ABC):
 
     def __repr__(self):
         return f"<{type(self).__name__} rank {self.rank} of {self.size}>"
+
+
+def check_per_rank(objs, size):
+    """``objs`` as a list of exactly one object per rank."""
+    objs = list(objs)
+    if len(objs) != size:
+        raise ValueError(f"alltoall needs one object per rank ({size}), got {len(objs)}")
+    return objs
 
 
 def check_root(root, size):

@@ -11,8 +11,8 @@ import time
 
 import numpy as np
 
-from .._errors import CollectiveTimeout
-from .base import Communicator, REDUCE_OPS, check_root
+from .._errors import CollectiveTimeout, D4PError
+from .base import Communicator, REDUCE_OPS, check_per_rank, check_root
 
 #: Largest element count put in one MPI message; larger arrays go in chunks.  A
 #: class attribute so tests can make it small.
@@ -141,6 +141,23 @@ class MPICommunicator(Communicator):
             buf, recv = None, None
         self._wait(self._comm.Igatherv(payload, recv, root=root), "gather")
         return _split(buf, sizes, self._rank, obj) if self._rank == root else None
+
+    def alltoall(self, objs):
+        objs = check_per_rank(objs, self._size)
+        payloads = [np.empty(0, np.uint8) if d == self._rank else _dumps(o)
+                    for d, o in enumerate(objs)]
+        send_sizes = np.array([p.size for p in payloads], dtype=np.int64)
+        recv_sizes = np.empty(self._size, dtype=np.int64)
+        self._wait(self._comm.Ialltoall(send_sizes, recv_sizes), "alltoall")
+        if max(int(send_sizes.sum()), int(recv_sizes.sum())) >= 2 ** 31:
+            raise D4PError("alltoall: more than 2 GiB to send or receive at once")
+        send = np.concatenate(payloads) if payloads else np.empty(0, np.uint8)
+        recv = np.empty(int(recv_sizes.sum()), dtype=np.uint8)
+        B = self._MPI.BYTE
+        req = self._comm.Ialltoallv([send, send_sizes, _displacements(send_sizes), B],
+                                    [recv, recv_sizes, _displacements(recv_sizes), B])
+        self._wait(req, "alltoall")
+        return _split(recv, recv_sizes, self._rank, objs[self._rank])
 
     # ---- a real tree: each rank sends or receives O(log P) objects ------------------
 

@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from .._errors import CollectiveAborted, CollectiveTimeout, D4PError
-from .base import Communicator, REDUCE_OPS, check_root, reduce_arrays
+from .base import Communicator, REDUCE_OPS, check_per_rank, check_root, reduce_arrays
 
 
 class ThreadGroup:
@@ -161,6 +161,14 @@ class ThreadCommunicator(Communicator):
             self._group.exchange(self._rank, "gather", obj, lambda values: None)
             return None
         return self._group.exchange(self._rank, "gather", obj, self._copies)
+
+    def alltoall(self, objs):
+        objs = check_per_rank(objs, self.size)
+        me = self._rank
+        return self._group.exchange(
+            me, "alltoall", objs,
+            lambda values: [v[me] if r == me else _private_copy(v[me])
+                            for r, v in enumerate(values)])
 
     def _copies(self, values):
         return [v if r == self._rank else _private_copy(v) for r, v in enumerate(values)]
