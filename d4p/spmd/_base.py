@@ -13,12 +13,10 @@ No estimator stores its communicator: the engine's one is looked up at each call
 (a simulated rank's, ``d4p.daalinit(comm=...)``'s, or MPI's world), so estimators
 clone and pickle as scikit-learn's do.
 """
-import hashlib
-import pickle
-
 import numpy as np
 
 from .. import _engine
+from .._protocol import agree_on, token
 from ..comm.base import build_rank_error
 
 
@@ -38,27 +36,28 @@ def raise_everywhere(comm, failures, where):
     raise build_rank_error(described, where, comm.size)
 
 
-def parameter_digest(est, exclude=()):
-    """A short fingerprint of the estimator's constructor parameters.
+def parameter_tokens(est, exclude=()):
+    """``{name: token}`` of the estimator's constructor parameters (the protocol's
+    ``token``: the value, or a digest for arrays).
 
-    Ranks compare fingerprints so that a parameter that differs between ranks is
-    an error on every rank, never a silent mix.  ``exclude`` names parameters the
-    ranks may legitimately differ in (e.g. ``copy``, ``n_jobs``).
+    Ranks compare them so that a parameter that differs between ranks is an error
+    on every rank naming the parameter and the ranks, never a silent mix.
+    ``exclude`` names parameters the ranks may legitimately differ in (``copy``,
+    ``n_jobs``, ``verbose``).
     """
     params = est.get_params(deep=False)
-    parts = []
+    tokens = {}
     for name in sorted(params):
         if name in exclude:
             continue
         value = params[name]
         if isinstance(value, np.random.RandomState):
-            value = ("RandomState", value.get_state()[1][:4].tolist(), value.get_state()[2])
-        try:
-            blob = pickle.dumps(value, protocol=4)
-        except Exception:  # noqa: BLE001 - an unpicklable parameter: compare its repr
-            blob = repr(value).encode()
-        parts.append(name.encode() + b"=" + blob)
-    return hashlib.blake2b(b"\0".join(parts), digest_size=12).hexdigest()
+            state = value.get_state()
+            value = np.concatenate([[state[2]], state[1][:8]])
+        elif callable(value) and not isinstance(value, type):
+            value = getattr(value, "__qualname__", repr(value))
+        tokens[name] = token(value)
+    return tokens
 
 
 class Collective:
@@ -68,30 +67,34 @@ class Collective:
     same error on every rank (the plain exception in a one-rank run, so
     scikit-learn's checks see ``ValueError`` / ``TypeError`` as usual).  Call
     :meth:`record` with the validated ``X`` inside the block; afterwards
-    :meth:`agreed_rows` checks that every rank had the same number of features,
-    dtype, feature names and parameters, and returns the total row count.
+    :meth:`agreed_rows` checks (with the protocol's ``agree_on``) that every rank
+    had the same estimator, parameters, feature names, number of features and
+    dtype, and returns the total row count.
     """
 
-    def __init__(self, est, where, exclude=("copy", "copy_X", "n_jobs", "verbose")):
+    def __init__(self, est, where, exclude=("copy", "copy_X", "copy_x", "n_jobs", "verbose")):
         self.est = est
         self.where = where
         self.exclude = exclude
         self.comm = current_comm()
         self.info = None
         self.infos = None
-        self.extra = None
+        self.run = None
 
     def __enter__(self):
         return self
 
-    def record(self, X, extra=None):
-        names = getattr(self.est, "feature_names_in_", None)
+    def record(self, X, extra=None, rows=None):
+        names = self.est.__dict__.get("feature_names_in_")
+        params = parameter_tokens(self.est, self.exclude)
+        params["feature names"] = token(None if names is None else list(map(str, names)))
+        p = int(X.shape[1]) if X.ndim > 1 else 1
+        n = int(X.shape[0]) if rows is None else int(rows)
         self.info = {
-            "n": int(X.shape[0]), "p": int(X.shape[1]) if X.ndim > 1 else 1,
-            "dtype": np.dtype(X.dtype).str if hasattr(X, "dtype") else None,
-            "names": None if names is None else tuple(map(str, names)),
-            "params": parameter_digest(self.est, self.exclude),
-            "extra": extra,
+            "record": (f"{type(self.est).__name__} ({self.where})", params,
+                       {"data": p, "dtype": np.dtype(X.dtype).name}, n),
+            "n": n, "p": p, "extra": extra,
+            "names": None if names is None else list(map(str, names)),
         }
 
     def __exit__(self, exc_type, exc, tb):
@@ -104,34 +107,15 @@ class Collective:
 
     def agreed_rows(self, min_rows=1):
         """Check what the ranks recorded; return the total number of rows."""
-        infos, comm, where = self.infos, self.comm, self.where
-        est_name = type(self.est).__name__
-        first = infos[0]
-        failures = {}
-        for key, what in (("params", "its parameters differ from rank 0's (every rank must "
-                                     "construct the estimator with the same parameters)"),
-                          ("p", None), ("dtype", None), ("names", None)):
-            for r, info in enumerate(infos):
-                if r in failures or info[key] == first[key]:
-                    continue
-                if key == "p":
-                    what = f"X has {info['p']} features but rank 0's has {first['p']}"
-                elif key == "dtype":
-                    what = (f"X has dtype {np.dtype(info['dtype']).name} but rank 0's has "
-                            f"{np.dtype(first['dtype']).name}; every rank must pass the "
-                            "same dtype")
-                elif key == "names":
-                    what = "X has feature names that differ from rank 0's"
-                failures[r] = ("ValueError", what)
-        if failures:
-            raise_everywhere(comm, failures, where)
-        total = sum(info["n"] for info in infos)
+        self.run = agree_on(self.comm, self.where, [i["record"] for i in self.infos], None)
+        total = self.run.total_rows
         if total < min_rows:
-            raise_everywhere(comm, {0: ("ValueError",
-                                        f"Found array with {total} sample(s) (shape=(0, "
-                                        f"{first['p']})) while a minimum of {min_rows} is "
-                                        f"required by {est_name} (on all ranks together).")},
-                             where)
+            p = self.infos[0]["p"]
+            raise_everywhere(self.comm, {0: ("ValueError",
+                                             f"Found array with {total} sample(s) (shape=(0, "
+                                             f"{p})) while a minimum of {min_rows} is required "
+                                             f"by {type(self.est).__name__} (on all ranks "
+                                             "together).")}, self.where)
         return total
 
     def offsets(self):

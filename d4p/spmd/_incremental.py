@@ -69,36 +69,33 @@ class IncrementalFlow:
         with Collective(self, where) as step:
             dtype = self.__dict__.get("_local_info")
             p = self.__dict__.get("n_features_in_")
-            step.info = {"n": int(self.__dict__.get("_local_n", 0)),
-                         "p": p,
-                         "dtype": None if dtype is None else np.dtype(dtype).str,
-                         "names": (None if "feature_names_in_" not in self.__dict__ else
-                                   tuple(map(str, self.feature_names_in_))),
-                         "params": step_params(self, step)}
+            shape = np.empty((0, p if p is not None else 0),
+                             dtype=np.float64 if dtype is None else dtype)
+            step.record(shape, rows=self.__dict__.get("_local_n", 0))
+            if p is None:  # no chunk on this rank: adopt the others' shape and dtype
+                step.info["record"][2].update(data=None, dtype=None)
+                step.info["p"] = None
         infos = step.infos
         known = [i for i in infos if i["p"] is not None]
         if not known:
             raise_everywhere(step.comm, {0: ("ValueError", f"{type(self).__name__}: no data: "
                                                            "partial_fit was never called on "
                                                            "any rank")}, where)
-        ref = known[0]
-        for i in infos:  # ranks without chunks adopt the others' shape
-            if i["p"] is None:
-                i.update(p=ref["p"], dtype=ref["dtype"], names=ref["names"])
-        step.infos = infos
+        names = known[0]["names"]
+        if p is None:  # feature names, too, are the others'
+            for i in infos:
+                if i["p"] is None:
+                    i["record"][1]["feature names"] = known[0]["record"][1]["feature names"]
         total = step.agreed_rows()
+        ref_dtype = np.dtype(step.run.shape["dtype"])
+        ref_p = step.run.shape["data"]
         if self.__dict__.get("_stream") is None:
-            self._stream = self._new_stream(np.dtype(ref["dtype"]))
+            self._stream = self._new_stream(ref_dtype)
         result = self._stream.finalize()
-        self.n_features_in_ = ref["p"]
-        if ref["names"] is not None:
-            self.feature_names_in_ = np.asarray(ref["names"], dtype=object)
+        self.n_features_in_ = ref_p
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
         self._need_to_finalize = False
-        self._finish(result, total, np.dtype(ref["dtype"]))
+        self._finish(result, total, ref_dtype)
         return self
 
-
-def step_params(est, step):
-    from ._base import parameter_digest
-
-    return parameter_digest(est, step.exclude)

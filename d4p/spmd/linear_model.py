@@ -210,7 +210,7 @@ class Ridge(_RegressorScore, sk_linear.Ridge):
 
     Every ``solver`` gives the exact ridge solution (normal equations, as
     ``'cholesky'``); ``max_iter``, ``tol`` and ``random_state`` of the iterative
-    solvers have no effect and ``n_iter_`` is not set.  ``positive=True`` raises
+    solvers have no effect and ``n_iter_`` is None.  ``positive=True`` raises
     NotImplementedError.
     """
 
@@ -236,6 +236,7 @@ class Ridge(_RegressorScore, sk_linear.Ridge):
         step.agreed_rows()
         _agree_y(step, where)
         _least_squares(self, X, y, sample_weight, where, alpha=alpha.reshape(1, -1))
+        self.n_iter_ = None  # a direct solver, as scikit-learn's cholesky
         self.solver_ = "cholesky" if self.solver == "auto" else self.solver
         return self
 
