@@ -1,9 +1,12 @@
 """Run every registered SPMD test body on the MPI ranks of this job.
 
 Usage: ``mpiexec -n N python tests/mpi_runner.py OUT.json [pattern]``.  Each body
-runs on all ranks; after each, the ranks agree on who failed.  After the first
-failure the remaining bodies are skipped and reported as not run (a failed body
-can leave ranks out of step).  Rank 0 writes ``{name: "ok" | error text}``.
+runs on every rank twice: on a duplicate of ``COMM_WORLD`` and on a
+sub-communicator from ``Split`` (with 4 or more ranks: two halves, interleaved
+so that sub-communicator ranks differ from world ranks).  Every body gets fresh
+communicators, so a body that fails half-way (leaving collectives unmatched on
+its communicator) cannot put the next one out of step: every body runs and every
+failure is reported.  Rank 0 writes ``{"name@world": "ok" | error text, ...}``.
 """
 import glob
 import importlib
@@ -16,34 +19,49 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 os.environ.setdefault("D4P_TIMEOUT", "60")
 
+from mpi4py import MPI  # noqa: E402
+
 import d4p  # noqa: E402
 from spmd import REGISTRY  # noqa: E402
+
+BINDINGS = ("world", "split")
+
+
+def communicator_for(binding, world):
+    """A fresh mpi4py communicator for one body run."""
+    if binding == "world":
+        return world.Dup()
+    rank, size = world.Get_rank(), world.Get_size()
+    colour = rank % 2 if size >= 4 else 0
+    return world.Split(colour, key=size - rank)  # reversed order inside each half
 
 
 def main(out_path, pattern=""):
     for path in sorted(glob.glob(os.path.join(HERE, "test_*.py"))):
         importlib.import_module(os.path.splitext(os.path.basename(path))[0])
-    comm = d4p._engine.current_comm()
-    results, stopped = {}, None
+    world = MPI.COMM_WORLD.Dup()  # the runner's own; bodies never use it
+    results = {}
     for name, body in sorted(REGISTRY.items()):
         if pattern not in name:
             continue
-        if stopped:
-            results[name] = f"not run: an earlier body failed ({stopped})"
-            continue
-        try:
-            body()
-            error = None
-        except BaseException:  # noqa: BLE001 - report everything
-            error = traceback.format_exc()
-        outcomes = comm.allgather(error)
-        failed = {r: e for r, e in enumerate(outcomes) if e}
-        if failed:
-            results[name] = "\n".join(f"--- rank {r}:\n{e}" for r, e in failed.items())
-            stopped = name
-        else:
-            results[name] = "ok"
-    if comm.rank == 0:
+        for binding in BINDINGS:
+            comm = communicator_for(binding, world)
+            d4p.daalinit(comm=comm)
+            try:
+                body()
+                error = None
+            except BaseException:  # noqa: BLE001 - report everything
+                error = traceback.format_exc()
+            finally:
+                d4p.daalfini()
+            # blocking and without timeout: every rank gets here, late or not
+            outcomes = world.allgather(error)
+            failed = {r: e for r, e in enumerate(outcomes) if e}
+            results[f"{name}@{binding}"] = (
+                "\n".join(f"--- rank {r}:\n{e}" for r, e in failed.items()) if failed else "ok")
+            if not failed:
+                comm.Free()  # a failed body's communicator may hold unmatched requests
+    if world.Get_rank() == 0:
         with open(out_path, "w") as fh:
             json.dump(results, fh, indent=1)
 

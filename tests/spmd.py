@@ -1,8 +1,10 @@
 """One test body, several communicators (in the manner of mpi4py's test suite).
 
-Decorate a body with :func:`spmd`: pytest then runs it on simulated ranks
-(threads) for every count in ``THREAD_RANKS``, and ``tests/test_mpi.py`` runs the
-same body on real MPI ranks under ``mpiexec -n 2`` and ``-n 4``.  A body takes no
+Decorate a body with :func:`spmd`: pytest then runs it on the serial
+communicator (a plain process) and on simulated ranks (threads) for every count
+in ``THREAD_RANKS``, and ``tests/test_mpi.py`` runs the same body on real MPI
+ranks under ``mpiexec -n 2`` and ``-n 4``, on ``COMM_WORLD`` and on a
+sub-communicator split from it.  A body takes no
 arguments; it asks ``d4p.my_procid()`` / ``d4p.num_procs()`` for its rank and
 builds the same global data on every rank from a fixed seed.
 """
@@ -12,26 +14,41 @@ import numpy as np
 import pytest
 
 import d4p
+from d4p.comm.serial import SerialCommunicator
 
 THREAD_RANKS = (1, 2, 3, 4, 7)
 REGISTRY = {}  # "module:name" -> body, for the MPI runner
 
 
 def spmd(body=None, *, ranks=THREAD_RANKS, timeout=120):
-    """Register ``body`` for MPI and return a pytest test over threads ranks."""
+    """Register ``body`` for MPI and return a pytest test over the serial
+    communicator (when ``ranks`` includes 1) and threads ranks."""
     if body is None:
         return functools.partial(spmd, ranks=ranks, timeout=timeout)
     REGISTRY[f"{body.__module__}:{body.__name__}"] = body
+    backends = (["serial"] if 1 in ranks else []) + list(ranks)
 
     @pytest.mark.timeout(timeout)
-    @pytest.mark.parametrize("nranks", ranks)
+    @pytest.mark.parametrize("nranks", backends)
     @functools.wraps(body)
     def test(nranks):
-        d4p.run_spmd(body, nranks)
+        if nranks == "serial":
+            run_serial(body)
+        else:
+            d4p.run_spmd(body, nranks)
 
     del test.__wrapped__  # pytest must see the (nranks) signature, not the body's
     test.spmd_body = body
     return test
+
+
+def run_serial(body):
+    """``body()`` in this process on the serial communicator, as a plain script runs."""
+    d4p.daalinit(comm=SerialCommunicator())
+    try:
+        body()
+    finally:
+        d4p.daalfini()
 
 
 def local_rows(X, weights=None, rank=None, size=None):

@@ -1,7 +1,8 @@
-"""Every @spmd test body again, on real MPI ranks: ``mpiexec -n 2`` and ``-n 4``.
+"""Every @spmd test body again, on real MPI ranks: ``mpiexec -n 2`` and ``-n 4``,
+each on (a duplicate of) ``COMM_WORLD`` and on a sub-communicator split from it.
 
 One mpiexec launch per rank count runs all bodies (see mpi_runner.py); each body
-then shows up here as its own test.
+and binding then shows up here as its own test.
 """
 import glob
 import importlib
@@ -12,6 +13,8 @@ import pytest
 
 from mpi_tools import requires_mpi, run_mpi
 from spmd import REGISTRY
+
+BINDINGS = ("world", "split")  # as in mpi_runner.py (which imports mpi4py at the top)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MPI_RANKS = (2, 4)
@@ -43,10 +46,12 @@ def mpi_results(tmp_path_factory):
 @requires_mpi
 @pytest.mark.timeout(LAUNCH_TIMEOUT + 60)
 @pytest.mark.parametrize("nranks", MPI_RANKS)
+@pytest.mark.parametrize("binding", BINDINGS)
 @pytest.mark.parametrize("body", sorted(REGISTRY))
-def test_body_under_mpiexec(mpi_results, nranks, body):
+def test_body_under_mpiexec(mpi_results, nranks, binding, body):
     results = mpi_results(nranks)
     if isinstance(results, Exception):
         raise results
-    assert body in results, f"{body} was not run under mpiexec -n {nranks}"
-    assert results[body] == "ok", results[body]
+    key = f"{body}@{binding}"
+    assert key in results, f"{key} was not run under mpiexec -n {nranks}"
+    assert results[key] == "ok", results[key]
