@@ -356,8 +356,9 @@ def logistic_penalties(est, n_total):
 
 class LogisticRegression(sk_linear.LogisticRegression):
     """scikit-learn's ``LogisticRegression`` fitted on every rank's rows, through
-    ``d4p.logistic_regression_training`` (solved to the exact optimum whatever the
-    ``solver``; ``tol`` and ``max_iter`` have no effect).
+    ``d4p.logistic_regression_training`` (Newton's method to the exact optimum,
+    whatever the ``solver``; ``max_iter`` bounds its iterations, ``tol`` has no
+    effect: the optimum is reached to rounding level).
 
     Two classes: the logistic model; more: the multinomial (softmax) model, as
     scikit-learn's default ``lbfgs``.  ``sample_weight`` other than None and
@@ -403,15 +404,14 @@ class LogisticRegression(sk_linear.LogisticRegression):
         l1, l2 = logistic_penalties(self, n_total)
         train = d4p.logistic_regression_training(
             nClasses=int(classes.size), fptype=_fptype(X.dtype), interceptFlag=self.fit_intercept,
-            penaltyL1=l1, penaltyL2=l2, distributed=True)
-        model = train.compute(X, labels.reshape(-1, 1)).model
-        Beta = np.asarray(model.Beta, dtype=np.float64)
+            penaltyL1=l1, penaltyL2=l2, maxIterations=int(self.max_iter), distributed=True)
+        res = train.compute(X, labels.reshape(-1, 1))
+        Beta = np.asarray(res.model.Beta, dtype=np.float64)
         self.coef_ = Beta[:, 1:].astype(X.dtype)
         self.intercept_ = (Beta[:, 0] if self.fit_intercept else np.zeros(Beta.shape[0])
                            ).astype(X.dtype)
-        n_iter = getattr(train, "nIterations", None) or getattr(model, "nIterations", None)
-        self.n_iter_ = np.array([int(np.asarray(n_iter).reshape(-1)[0]) if n_iter is not None
-                                 else 0], dtype=np.int32)
+        self.n_iter_ = np.array([int(np.asarray(res.nIterations).reshape(-1)[0])],
+                                dtype=np.int32)
         return self
 
     def score(self, X, y, sample_weight=None):
