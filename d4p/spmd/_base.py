@@ -223,3 +223,34 @@ def global_classes(labels, where):
                                                   f"ranks ({sorted(kinds)})")}, where)
     nonempty = [p for p in parts if p.size] or [local]
     return np.unique(np.concatenate(nonempty))
+
+
+def constant_weight(sample_weight, X):
+    """For row weights the algorithm layer cannot take: None without weights,
+    "empty" for a rank with no rows, the common value when this rank's weights
+    are all equal, NaN otherwise (record it, then call :func:`agreed_weight`)."""
+    from sklearn.utils.validation import _check_sample_weight
+
+    if sample_weight is None:
+        return None
+    w = _check_sample_weight(sample_weight, X, dtype=np.float64)
+    if w.size == 0:
+        return "empty"
+    return float(w[0]) if np.all(w == w[0]) else float("nan")
+
+
+def agreed_weight(step, where, what):
+    """The one weight every rank's rows share (1.0 without weights); raise
+    NotImplementedError on every rank when the weights are not uniform: equal
+    weights scale the objective, unequal ones need row weights ``what`` lacks."""
+    values = {1.0 if i["extra"] is None else i["extra"] for i in step.infos
+              if i["extra"] != "empty"}
+    if not values:
+        return 1.0
+    if len(values) > 1 or any(v != v for v in values) or next(iter(values)) <= 0:
+        raise_everywhere(step.comm, {0: ("NotImplementedError",
+                                         f"{where}: non-uniform sample_weight is not supported "
+                                         f"({what} has no row weights); pass "
+                                         "sample_weight=None or equal positive weights")},
+                         where)
+    return next(iter(values))

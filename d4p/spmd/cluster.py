@@ -22,38 +22,12 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 import d4p
 
-from ._base import (Collective, agreed_seed, current_comm, global_sum, raise_everywhere)
+from ._base import (Collective, agreed_seed, agreed_weight, constant_weight, current_comm,
+                    global_sum, raise_everywhere)
 
 
 def _fptype(dtype):
     return "float" if np.dtype(dtype) == np.float32 else "double"
-
-
-def _constant_weight(sample_weight, X):
-    """The common value of uniform weights (None when none given); NaN when they
-    differ within this rank's rows."""
-    if sample_weight is None:
-        return None
-    w = _check_sample_weight(sample_weight, X, dtype=np.float64)
-    if w.size == 0:
-        return "empty"
-    return float(w[0]) if np.all(w == w[0]) else float("nan")
-
-
-def _agreed_weight(step, where):
-    """One constant weight for all ranks (1.0 without weights); raise when the
-    weights are not uniform: ``d4p.kmeans`` has no row weights."""
-    values = {1.0 if i["extra"] is None else i["extra"] for i in step.infos
-              if i["extra"] != "empty"}
-    if not values:
-        return 1.0
-    if len(values) > 1 or any(v != v for v in values) or next(iter(values)) <= 0:
-        raise_everywhere(step.comm, {0: ("NotImplementedError",
-                                         "KMeans: non-uniform sample_weight is not supported "
-                                         "(d4p.kmeans has no row weights); pass "
-                                         "sample_weight=None or equal positive weights")},
-                         where)
-    return next(iter(values))
 
 
 def _same_clustering(labels1, labels2, k):
@@ -107,7 +81,7 @@ class KMeans(sk_cluster.KMeans):
                                           "pass 'k-means++', 'random' or an array")
             X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
                               order="C", accept_large_sparse=False, ensure_min_samples=0)
-            weight = _constant_weight(sample_weight, X)
+            weight = constant_weight(sample_weight, X)
             init = self.init
             init_is_array = not isinstance(init, str)
             if init_is_array:
@@ -121,7 +95,7 @@ class KMeans(sk_cluster.KMeans):
                                      f"{X.shape[1]}.")
             step.record(X, extra=weight)
         n = step.agreed_rows()
-        weight = _agreed_weight(step, where)
+        weight = agreed_weight(step, where, "d4p.kmeans")
         if n < self.n_clusters:
             raise_everywhere(step.comm, {0: ("ValueError", f"n_samples={n} should be >= "
                                                            f"n_clusters={self.n_clusters}.")},

@@ -25,8 +25,8 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 import d4p
 
-from ._base import (Collective, global_accuracy, global_classes, global_r2,
-                    raise_everywhere)
+from ._base import (Collective, agreed_weight, constant_weight, global_accuracy,
+                    global_classes, global_r2, raise_everywhere)
 from ._incremental import IncrementalFlow
 
 
@@ -336,7 +336,7 @@ class IncrementalLinearRegression(_HyperparameterAccess, IncrementalFlow, _Regre
 # ---- logistic regression ------------------------------------------------------------
 
 
-def logistic_penalties(est, n_total):
+def logistic_penalties(est, n_total, weight=1.0):
     """daal4py's ``(penaltyL1, penaltyL2)`` for scikit-learn's objective on
     ``n_total`` rows: ``C·Σ loss + l1_ratio·‖β‖₁ + (1 - l1_ratio)/2·‖β‖²`` divided by
     ``C·n`` is the mean loss plus ``l1_ratio/(C n)·‖β‖₁ + (1 - l1_ratio)/(2 C n)·‖β‖²``."""
@@ -350,7 +350,7 @@ def logistic_penalties(est, n_total):
         l1_ratio = {"l2": 0.0, "l1": 1.0}.get(penalty, l1_ratio)
     if penalty is None or C == np.inf:
         return 0.0, 0.0
-    scale = 1.0 / (C * n_total)
+    scale = 1.0 / (C * weight * n_total)
     return l1_ratio * scale, (1.0 - l1_ratio) * scale / 2.0
 
 
@@ -361,9 +361,9 @@ class LogisticRegression(sk_linear.LogisticRegression):
     effect: the optimum is reached to rounding level).
 
     Two classes: the logistic model; more: the multinomial (softmax) model, as
-    scikit-learn's default ``lbfgs``.  ``sample_weight`` other than None and
-    ``class_weight`` other than None raise NotImplementedError, and so does
-    ``warm_start=True``.
+    scikit-learn's default ``lbfgs``.  ``sample_weight`` must be None or equal
+    weights (equal weights ``c`` are ``C·c``); other weights, ``class_weight``
+    other than None and ``warm_start=True`` raise NotImplementedError.
     """
 
     def fit(self, X, y, sample_weight=None):
@@ -377,9 +377,6 @@ class LogisticRegression(sk_linear.LogisticRegression):
                 None if self.C == np.inf else "l2" if not self.l1_ratio else
                 "l1" if self.l1_ratio == 1 else "elasticnet")
             _check_solver(self.solver, penalty, self.dual)
-            if sample_weight is not None:
-                raise NotImplementedError("LogisticRegression: sample_weight is not supported "
-                                          "by d4p.logistic_regression_training")
             if self.class_weight is not None:
                 raise NotImplementedError("LogisticRegression: class_weight is not supported "
                                           "by d4p.logistic_regression_training")
@@ -390,8 +387,10 @@ class LogisticRegression(sk_linear.LogisticRegression):
             X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
                                  ensure_min_samples=0)
             check_classification_targets(y)
-            step.record(X)
+            step.record(X, extra=constant_weight(sample_weight, X))
         n_total = step.agreed_rows()
+        # equal weights c scale the loss: the same optimum as C·c without weights
+        weight = agreed_weight(step, where, "d4p.logistic_regression_training")
         classes = global_classes(y, where)
         if classes.size < 2:
             raise_everywhere(step.comm, {0: ("ValueError",
@@ -401,7 +400,7 @@ class LogisticRegression(sk_linear.LogisticRegression):
                              where)
         self.classes_ = classes
         labels = np.searchsorted(classes, y).astype(np.float64)
-        l1, l2 = logistic_penalties(self, n_total)
+        l1, l2 = logistic_penalties(self, n_total, weight)
         train = d4p.logistic_regression_training(
             nClasses=int(classes.size), fptype=_fptype(X.dtype), interceptFlag=self.fit_intercept,
             penaltyL1=l1, penaltyL2=l2, maxIterations=int(self.max_iter), distributed=True)

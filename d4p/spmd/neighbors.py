@@ -52,8 +52,11 @@ class _Neighbors:
         with Collective(self, where) as step:
             self._validate_params()
             _check_metric(self)
-            if getattr(self, "weights", "uniform") is not None:
+            if hasattr(type(self), "predict"):
                 _vote(self)
+                if y is None:
+                    raise ValueError(f"{type(self).__name__} requires y to be passed, but the "
+                                     "target y is None.")
             if y is None:
                 X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
                                   ensure_min_samples=0)
