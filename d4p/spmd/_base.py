@@ -123,6 +123,35 @@ class Collective:
         return sum(info["n"] for info in self.infos[: self.comm.rank])
 
 
+class AllOrNone:
+    """Context manager for local work before a collective step: a failure on any
+    rank becomes the same error on every rank (no rank is left waiting)."""
+
+    def __init__(self, where):
+        self.where = where
+        self.comm = current_comm()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc is not None and not isinstance(exc, Exception):
+            return False
+        if exc is not None and self.comm.size == 1:
+            return False
+        self.comm.agree(exc, self.where)
+        return False
+
+
+def local_rows_of(method, X):
+    """``method(X)`` on this rank's rows; an empty array for a rank without rows
+    (scikit-learn's methods reject zero rows)."""
+    n = X.shape[0] if hasattr(X, "shape") else len(X)
+    if n == 0:
+        return np.zeros(0)
+    return method(X)
+
+
 def collective_check(where, condition_message):
     """Agree on a condition every rank evaluated locally: ``condition_message`` is
     None when this rank is fine, else the message it would raise; raise on every
@@ -225,15 +254,50 @@ def global_classes(labels, where):
     return np.unique(np.concatenate(nonempty))
 
 
+def validate_xy(est, X, y, reset=True, multi_output=False, y_numeric=False, **kwargs):
+    """scikit-learn's ``validate_data(est, X, y)``, also for a rank with no rows
+    (scikit-learn's own check demands at least one sample in ``y``)."""
+    from sklearn.utils.validation import validate_data
+
+    n = X.shape[0] if hasattr(X, "shape") else len(X)
+    if n:
+        return validate_data(est, X, y, reset=reset, multi_output=multi_output,
+                             y_numeric=y_numeric, ensure_min_samples=0, **kwargs)
+    if y is None:
+        raise ValueError(f"{type(est).__name__} requires y to be passed, but the target y is "
+                         "None.")
+    X = validate_data(est, X, reset=reset, ensure_min_samples=0, **kwargs)
+    y = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    if y.shape[0] != 0:
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: "
+                         f"[0, {y.shape[0]}]")
+    if y.ndim == 2 and y.shape[1] == 1 and not multi_output:
+        y = y.reshape(0)
+    if y_numeric and y.dtype.kind in "OUSb":
+        y = y.astype(np.float64)
+    return X, y
+
+
+def check_weights(sample_weight, X, dtype=np.float64, **kwargs):
+    """scikit-learn's sample-weight check, also for a rank with no rows (where
+    scikit-learn's own check demands at least one)."""
+    from sklearn.utils.validation import _check_sample_weight
+
+    if X.shape[0] == 0 and sample_weight is not None and not np.isscalar(sample_weight):
+        w = np.asarray(sample_weight, dtype=dtype).reshape(-1)
+        if w.size:
+            raise ValueError(f"sample_weight.shape == {w.shape}, expected (0,)!")
+        return w
+    return _check_sample_weight(sample_weight, X, dtype=dtype, **kwargs)
+
+
 def constant_weight(sample_weight, X):
     """For row weights the algorithm layer cannot take: None without weights,
     "empty" for a rank with no rows, the common value when this rank's weights
     are all equal, NaN otherwise (record it, then call :func:`agreed_weight`)."""
-    from sklearn.utils.validation import _check_sample_weight
-
     if sample_weight is None:
         return None
-    w = _check_sample_weight(sample_weight, X, dtype=np.float64)
+    w = check_weights(sample_weight, X)
     if w.size == 0:
         return "empty"
     return float(w[0]) if np.all(w == w[0]) else float("nan")

@@ -99,3 +99,8 @@ class IncrementalFlow:
         self._finish(result, total, ref_dtype)
         return self
 
+
+
+def batches(n, size):
+    """Slices of ``size`` rows covering ``n`` rows (none for ``n == 0``)."""
+    return [slice(lo, min(lo + size, n)) for lo in range(0, n, size)]

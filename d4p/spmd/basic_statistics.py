@@ -10,14 +10,13 @@ import numbers
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
-from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import validate_data
 
 import d4p
 
-from ._base import Collective
-from ._incremental import IncrementalFlow
+from ._base import Collective, check_weights
+from ._incremental import IncrementalFlow, batches
 
 #: scikit-learn-intelex's option name -> low_order_moments' result field.
 OPTIONS = {
@@ -66,7 +65,7 @@ def _validate(est, X, sample_weight, reset):
         raise ValueError(f"X has {X.shape[1]} features, but {type(est).__name__} is "
                          f"expecting {est.n_features_in_} features as input.")
     if sample_weight is not None:
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
+        sample_weight = check_weights(sample_weight, X, dtype=X.dtype,
                                              ensure_non_negative=False)
     return X, sample_weight
 
@@ -192,7 +191,7 @@ class IncrementalBasicStatistics(IncrementalFlow, BaseEstimator):
             step.record(X)
         step.agreed_rows()
         self.batch_size_ = 5 * X.shape[1] if self.batch_size is None else self.batch_size
-        for batch in gen_batches(X.shape[0], self.batch_size_):
+        for batch in batches(X.shape[0], self.batch_size_):
             self._add_chunk(X[batch], None if sample_weight is None else sample_weight[batch])
         if X.shape[0] == 0:
             self._add_chunk(X, sample_weight)

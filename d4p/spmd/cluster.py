@@ -18,12 +18,12 @@ from sklearn import cluster as sk_cluster
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import validate_data
 
 import d4p
 
-from ._base import (Collective, agreed_seed, agreed_weight, constant_weight, current_comm,
-                    global_sum, raise_everywhere)
+from ._base import (AllOrNone, Collective, agreed_seed, agreed_weight, check_weights, constant_weight,
+                    current_comm, global_sum, raise_everywhere)
 
 
 def _fptype(dtype):
@@ -157,7 +157,10 @@ class KMeans(sk_cluster.KMeans):
 
     def score(self, X, y=None, sample_weight=None):
         """Minus the inertia of every rank's rows (collective)."""
-        return float(global_sum([super().score(X, sample_weight=sample_weight)])[0])
+        with AllOrNone("KMeans.score"):
+            n = X.shape[0] if hasattr(X, "shape") else len(X)
+            local = super().score(X, sample_weight=sample_weight) if n else 0.0
+        return float(global_sum([local])[0])
 
 
 class DBSCAN(sk_cluster.DBSCAN):
@@ -187,7 +190,7 @@ class DBSCAN(sk_cluster.DBSCAN):
             if sparse.issparse(X):
                 X = X.toarray()
             if sample_weight is not None:
-                sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+                sample_weight = check_weights(sample_weight, X, dtype=np.float64)
             step.record(X, extra=sample_weight is not None)
         step.agreed_rows()
         if len({i["extra"] for i in step.infos if i["n"]}) > 1:

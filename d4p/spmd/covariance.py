@@ -11,14 +11,13 @@ import numbers
 import numpy as np
 from scipy import linalg
 from sklearn import covariance as sk_covariance
-from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import validate_data
 
 import d4p
 
-from ._base import Collective
-from ._incremental import IncrementalFlow
+from ._base import AllOrNone, Collective
+from ._incremental import IncrementalFlow, batches
 
 
 def _fptype(dtype):
@@ -54,7 +53,8 @@ class _GlobalScore:
     def score(self, X_test, y=None):
         """Log-likelihood of every rank's ``X_test`` rows under the fitted Gaussian
         (collective; the same on every rank)."""
-        X_test = validate_data(self, X_test, reset=False, ensure_min_samples=0)
+        with AllOrNone(f"{type(self).__name__}.score"):
+            X_test = validate_data(self, X_test, reset=False, ensure_min_samples=0)
         test_cov = global_test_covariance(X_test, self.location_)
         return sk_covariance.log_likelihood(test_cov, self.get_precision())
 
@@ -158,7 +158,7 @@ class IncrementalEmpiricalCovariance(IncrementalFlow, _GlobalScore,
             step.record(X)
         step.agreed_rows()
         self.batch_size_ = 5 * X.shape[1] if self.batch_size is None else self.batch_size
-        for batch in gen_batches(X.shape[0], self.batch_size_):
+        for batch in batches(X.shape[0], self.batch_size_):
             self._add_chunk(X[batch])
         if X.shape[0] == 0:
             self._add_chunk(X)

@@ -20,14 +20,13 @@ import numbers
 import numpy as np
 from scipy import sparse
 from sklearn import decomposition as sk_decomposition
-from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import validate_data
 
 import d4p
 
-from ._base import Collective, global_sum, raise_everywhere
-from ._incremental import IncrementalFlow
+from ._base import AllOrNone, Collective, global_sum, local_rows_of, raise_everywhere
+from ._incremental import IncrementalFlow, batches
 
 
 def _flip(Vt):
@@ -160,7 +159,8 @@ class PCA(sk_decomposition.PCA):
 
     def score(self, X, y=None):
         """Average log-likelihood of every rank's rows (collective)."""
-        ll = self.score_samples(X)
+        with AllOrNone(f"{type(self).__name__}.score"):
+            ll = local_rows_of(self.score_samples, X)
         s = global_sum([ll.sum(), ll.size])
         return float(s[0] / s[1])
 
@@ -261,7 +261,7 @@ class IncrementalPCA(IncrementalFlow, sk_decomposition.PCA):
             step.record(X)
         step.agreed_rows()
         self.batch_size_ = 5 * X.shape[1] if self.batch_size is None else self.batch_size
-        for batch in gen_batches(X.shape[0], self.batch_size_):
+        for batch in batches(X.shape[0], self.batch_size_):
             self._add_chunk(X[batch])
         if X.shape[0] == 0:
             self._add_chunk(X)
@@ -273,7 +273,8 @@ class IncrementalPCA(IncrementalFlow, sk_decomposition.PCA):
 
     def score(self, X, y=None):
         """Average log-likelihood of every rank's rows (collective)."""
-        ll = self.score_samples(X)
+        with AllOrNone(f"{type(self).__name__}.score"):
+            ll = local_rows_of(self.score_samples, X)
         s = global_sum([ll.sum(), ll.size])
         return float(s[0] / s[1])
 

@@ -18,16 +18,15 @@ import warnings
 import numpy as np
 from scipy import sparse
 from sklearn import linear_model as sk_linear
-from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, validate_data
 
 import d4p
 
-from ._base import (Collective, agreed_weight, constant_weight, global_accuracy,
-                    global_classes, global_r2, raise_everywhere)
-from ._incremental import IncrementalFlow
+from ._base import (AllOrNone, Collective, agreed_weight, check_weights, constant_weight,
+                    global_accuracy, global_classes, global_r2, local_rows_of,
+                    raise_everywhere, validate_xy)
+from ._incremental import IncrementalFlow, batches
 
 
 def _fptype(dtype):
@@ -80,11 +79,10 @@ class _HyperparameterAccess:
 
 
 def _validate_xy(est, X, y, sample_weight, reset=True, accept_sparse=("csr", "csc", "coo")):
-    X, y = validate_data(est, X, y, accept_sparse=accept_sparse, y_numeric=True,
-                         multi_output=True, dtype=[np.float64, np.float32],
-                         ensure_min_samples=0, reset=reset)
+    X, y = validate_xy(est, X, y, accept_sparse=accept_sparse, y_numeric=True,
+                       multi_output=True, dtype=[np.float64, np.float32], reset=reset)
     if sample_weight is not None:
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sample_weight = check_weights(sample_weight, X, dtype=np.float64)
         if (sample_weight < 0).any():
             raise ValueError("sample_weight must be non-negative")
     return X, y, sample_weight
@@ -142,14 +140,16 @@ def _set_linear(est, Beta, y_ndim, dtype, x_mean=None, y_mean=None):
         est.intercept_ = dtype(intercept[0]) if est.fit_intercept else 0.0
     else:
         est.coef_ = coef.astype(dtype)
-        est.intercept_ = intercept.astype(dtype) if est.fit_intercept else np.zeros(
-            coef.shape[0], dtype=dtype)
+        est.intercept_ = intercept.astype(dtype) if est.fit_intercept else 0.0
 
 
 class _RegressorScore:
     def score(self, X, y, sample_weight=None):
         """R² over every rank's rows (collective; the same on every rank)."""
-        y_pred = self.predict(X)
+        with AllOrNone(f"{type(self).__name__}.score"):
+            y_pred = local_rows_of(self.predict, X)
+            y = np.asarray(y, dtype=np.float64)
+            y_pred = y_pred.reshape(y.shape)
         return global_r2(y, y_pred, sample_weight)
 
 
@@ -321,7 +321,7 @@ class IncrementalLinearRegression(_HyperparameterAccess, IncrementalFlow, _Regre
         _agree_y(step, "IncrementalLinearRegression.fit")
         self._y_ndim = y.ndim
         self.batch_size_ = 5 * X.shape[1] if self.batch_size is None else self.batch_size
-        for batch in gen_batches(X.shape[0], self.batch_size_):
+        for batch in batches(X.shape[0], self.batch_size_):
             self._add_chunk(X[batch], y[batch])
         if X.shape[0] == 0:
             self._add_chunk(X, y)
@@ -384,8 +384,8 @@ class LogisticRegression(sk_linear.LogisticRegression):
                 raise NotImplementedError("LogisticRegression: warm_start=True is not "
                                           "supported (the optimum does not depend on the "
                                           "start)")
-            X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
-                                 ensure_min_samples=0)
+            X, y = validate_xy(self, X, y, accept_sparse="csr",
+                               dtype=[np.float64, np.float32])
             check_classification_targets(y)
             step.record(X, extra=constant_weight(sample_weight, X))
         n_total = step.agreed_rows()
@@ -415,7 +415,9 @@ class LogisticRegression(sk_linear.LogisticRegression):
 
     def score(self, X, y, sample_weight=None):
         """Accuracy over every rank's rows (collective)."""
-        return global_accuracy(y, self.predict(X), sample_weight)
+        with AllOrNone("LogisticRegression.score"):
+            y_pred = local_rows_of(self.predict, X)
+        return global_accuracy(y, y_pred, sample_weight)
 
 
 __all__ = ["LinearRegression", "IncrementalLinearRegression", "Ridge", "LogisticRegression"]

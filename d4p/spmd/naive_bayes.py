@@ -13,11 +13,12 @@ import numpy as np
 from scipy import sparse
 from sklearn import naive_bayes as sk_naive_bayes
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_non_negative, validate_data
+from sklearn.utils.validation import check_non_negative
 
 import d4p
 
-from ._base import Collective, global_accuracy, global_classes, global_sum, raise_everywhere
+from ._base import (AllOrNone, Collective, check_weights, global_accuracy, global_classes, global_sum,
+                    local_rows_of, raise_everywhere, validate_xy)
 
 
 def _fptype(dtype):
@@ -49,14 +50,14 @@ class MultinomialNB(sk_naive_bayes.MultinomialNB):
     def _train(self, X, y, sample_weight, classes, where, reset, need_classes=False):
         with Collective(self, where) as step:
             self._validate_params()
-            X, y = validate_data(self, X, y, accept_sparse="csr", reset=reset,
-                                 ensure_min_samples=0)
-            check_non_negative(X, "MultinomialNB (input X)")
+            X, y = validate_xy(self, X, y, accept_sparse="csr", reset=reset)
+            if X.shape[0]:
+                check_non_negative(X, "MultinomialNB (input X)")
             check_classification_targets(y)
             if need_classes and classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
             if sample_weight is not None:
-                sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+                sample_weight = check_weights(sample_weight, X, dtype=np.float64)
             if classes is not None:
                 classes = np.unique(np.asarray(classes))
             step.record(X, extra=None if classes is None else classes.tolist())
@@ -112,7 +113,9 @@ class MultinomialNB(sk_naive_bayes.MultinomialNB):
 
     def score(self, X, y, sample_weight=None):
         """Accuracy over every rank's rows (collective)."""
-        return global_accuracy(y, self.predict(X), sample_weight)
+        with AllOrNone("MultinomialNB.score"):
+            y_pred = local_rows_of(self.predict, X)
+        return global_accuracy(y, y_pred, sample_weight)
 
 
 __all__ = ["MultinomialNB"]

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 import d4p
 
-from ._base import Collective, global_accuracy, global_classes, global_r2
+from ._base import Collective, global_accuracy, global_classes, global_r2, validate_xy
 
 
 def _fptype(dtype):
@@ -61,9 +61,9 @@ class _Neighbors:
                 X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
                                   ensure_min_samples=0)
             else:
-                X, y = validate_data(self, X, y, accept_sparse="csr", multi_output=True,
-                                     dtype=[np.float64, np.float32], ensure_min_samples=0,
-                                     y_numeric=self._training == "bf_knn_regression_training")
+                X, y = validate_xy(self, X, y, accept_sparse="csr", multi_output=True,
+                                   dtype=[np.float64, np.float32],
+                                   y_numeric=self._training == "bf_knn_regression_training")
                 if y.ndim > 1 and y.shape[1] > 1 and self._training != \
                         "bf_knn_regression_training":
                     raise NotImplementedError(f"{type(self).__name__}: multi-output y is not "

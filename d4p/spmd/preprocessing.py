@@ -13,11 +13,11 @@ as scikit-learn's.
 import numpy as np
 from scipy import sparse
 from sklearn import preprocessing as sk_preprocessing
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import validate_data
 
 import d4p
 
-from ._base import Collective
+from ._base import Collective, check_weights
 
 
 def _fptype(dtype):
@@ -47,7 +47,7 @@ class StandardScaler(sk_preprocessing.StandardScaler):
                 raise ValueError("Cannot center sparse matrices: pass `with_mean=False` "
                                  "instead. See docstring for motivation and alternatives.")
             if sample_weight is not None:
-                sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+                sample_weight = check_weights(sample_weight, X, dtype=np.float64)
             step.record(X, extra=sample_weight is not None)
         n = step.agreed_rows()
         if len({i["extra"] for i in step.infos}) > 1:
