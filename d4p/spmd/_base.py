@@ -123,6 +123,16 @@ class Collective:
         return sum(info["n"] for info in self.infos[: self.comm.rank])
 
 
+def rows_of(X):
+    """The number of rows of an array-like (None when it has no such notion)."""
+    from sklearn.utils.validation import _num_samples
+
+    try:
+        return _num_samples(X)
+    except TypeError:
+        return None
+
+
 class AllOrNone:
     """Context manager for local work before a collective step: a failure on any
     rank becomes the same error on every rank (no rank is left waiting)."""
@@ -146,8 +156,7 @@ class AllOrNone:
 def local_rows_of(method, X):
     """``method(X)`` on this rank's rows; an empty array for a rank without rows
     (scikit-learn's methods reject zero rows)."""
-    n = X.shape[0] if hasattr(X, "shape") else len(X)
-    if n == 0:
+    if rows_of(X) == 0:
         return np.zeros(0)
     return method(X)
 
@@ -259,8 +268,8 @@ def validate_xy(est, X, y, reset=True, multi_output=False, y_numeric=False, **kw
     (scikit-learn's own check demands at least one sample in ``y``)."""
     from sklearn.utils.validation import validate_data
 
-    n = X.shape[0] if hasattr(X, "shape") else len(X)
-    if n:
+    n = rows_of(X)
+    if n != 0:
         return validate_data(est, X, y, reset=reset, multi_output=multi_output,
                              y_numeric=y_numeric, ensure_min_samples=0, **kwargs)
     if y is None:

@@ -23,7 +23,7 @@ from sklearn.utils.validation import validate_data
 import d4p
 
 from ._base import (AllOrNone, Collective, agreed_seed, agreed_weight, check_weights, constant_weight,
-                    current_comm, global_sum, raise_everywhere)
+                    current_comm, global_sum, raise_everywhere, rows_of)
 
 
 def _fptype(dtype):
@@ -158,8 +158,8 @@ class KMeans(sk_cluster.KMeans):
     def score(self, X, y=None, sample_weight=None):
         """Minus the inertia of every rank's rows (collective)."""
         with AllOrNone("KMeans.score"):
-            n = X.shape[0] if hasattr(X, "shape") else len(X)
-            local = super().score(X, sample_weight=sample_weight) if n else 0.0
+            empty = rows_of(X) == 0
+            local = 0.0 if empty else super().score(X, sample_weight=sample_weight)
         return float(global_sum([local])[0])
 
 
