@@ -203,7 +203,9 @@ class KNeighborsClassifier(_Neighbors, sk_neighbors.KNeighborsClassifier):
                              f"n_samples_fit = {self.n_samples_fit_}, n_samples = "
                              f"{X.shape[0]}")
         _, _, res = self._query(X, k, evaluate="computeClassProbabilities")
-        proba = np.asarray(res.probabilities, dtype=np.float64).reshape(X.shape[0], -1)
+        proba = np.asarray(res.probabilities, dtype=np.float64)
+        proba = proba.reshape(X.shape[0], -1) if proba.size else np.zeros(
+            (X.shape[0], len(self.classes_)))
         return proba[:, : len(self.classes_)]
 
     def score(self, X, y, sample_weight=None):
@@ -226,8 +228,9 @@ class KNeighborsRegressor(_Neighbors, sk_neighbors.KNeighborsRegressor):
         X, y, step = self._fit_rows(X, y, "KNeighborsRegressor.fit")
         self._offset = step.offsets()
         self._y_ndim = y.ndim
+        self._n_outputs = 1 if y.ndim == 1 else y.shape[1]
         self._d4p_vote = _vote(self)
-        self._d4p_model = self._model(X, y.reshape(X.shape[0], -1).astype(np.float64))
+        self._d4p_model = self._model(X, y.reshape(X.shape[0], self._n_outputs).astype(np.float64))
         return self
 
     def predict(self, X):
@@ -240,7 +243,9 @@ class KNeighborsRegressor(_Neighbors, sk_neighbors.KNeighborsRegressor):
                              f"{X.shape[0]}")
         _, _, res = self._query(X, k)
         pred = np.asarray(res.prediction, dtype=np.float64)
-        return pred.reshape(-1) if self._y_ndim == 1 else pred.reshape(X.shape[0], -1)
+        if self._y_ndim == 1:
+            return pred.reshape(-1)
+        return pred.reshape(X.shape[0], self._n_outputs)
 
     def score(self, X, y, sample_weight=None):
         """R² over every rank's rows (collective)."""
