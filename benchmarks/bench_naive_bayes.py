@@ -13,19 +13,7 @@ import numpy as np
 
 import d4p
 from harness import Case, best_time, main, parse_args
-
-N_CLASSES = 20
-
-
-def make_counts(n, p, seed=0):
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, N_CLASSES, n)
-    rates = rng.uniform(0.2, 4.0, size=(N_CLASSES, p))
-    # Poisson counts by class, generated in blocks to keep the peak memory low
-    X = np.empty((n, p))
-    for lo in range(0, n, 1 << 18):
-        X[lo:lo + (1 << 18)] = rng.poisson(rates[labels[lo:lo + (1 << 18)]])
-    return X, labels.astype(np.float64)
+from inputs import N_CLASSES, make_counts
 
 
 def rows_of(X_local, X, labels):
