@@ -426,7 +426,9 @@ def test_incremental_pickles_with_pending_chunks_and_clones():
     est = IncrementalEmpiricalCovariance()
     est.partial_fit(X[:40])
     restored = pickle.loads(pickle.dumps(est))
-    restored.partial_fit(X[40:])
+    restored.partial_fit(X[40:70])
+    close(restored.covariance_, skcov.EmpiricalCovariance().fit(X[:70]).covariance_)
+    restored.partial_fit(X[70:])  # more chunks after a finalisation: read again, merged again
     close(restored.covariance_, skcov.EmpiricalCovariance().fit(X).covariance_)
     fresh = clone(restored)
     assert not hasattr(fresh, "covariance_") and fresh.get_params() == est.get_params()

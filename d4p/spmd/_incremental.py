@@ -58,6 +58,8 @@ class IncrementalFlow:
             self._stream_chunk(self._stream, X, *rest)
         self._local_n += int(X.shape[0])
         self._need_to_finalize = True
+        for name in type(self)._fitted_attributes:  # stale: the next read finalises again
+            self.__dict__.pop(name, None)
 
     def finalize_fit(self):
         """Collective: merge every rank's chunks into the fitted attributes.
