@@ -20,6 +20,40 @@ from .._protocol import agree_on, token
 from ..comm.base import build_rank_error
 
 
+#: ``validate_data`` keyword for inputs that go straight to a d4p algorithm class:
+#: those classes find non-finite values themselves (from the sums they compute
+#: anyway, then naming the row and column), so scikit-learn's separate pass over
+#: the data is skipped.
+FINITE_IN_D4P = {"ensure_all_finite": False}
+
+
+def sklearn_nan_message(method):
+    """Decorator: the d4p layer's non-finite-input error, reworded as scikit-learn
+    words it ("Input X contains NaN or infinity"), keeping its type and the row and
+    column it names (the same on every rank)."""
+    import functools
+
+    from .._errors import RankError
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except ValueError as exc:
+            text = str(exc)
+            if text.startswith("Input X contains NaN"):
+                raise
+            if " contains nan" not in text and " contains inf" not in text and \
+                    " contains -inf" not in text:
+                raise
+            message = f"Input X contains NaN or infinity: {text}"
+            if isinstance(exc, RankError):
+                raise type(exc)(message, exc.failures, exc.where) from exc
+            raise ValueError(message) from exc
+
+    return wrapper
+
+
 def current_comm():
     """The communicator in force on this rank (one rank in a plain process)."""
     return _engine.current_comm()

@@ -15,7 +15,7 @@ from sklearn.utils.validation import validate_data
 
 import d4p
 
-from ._base import Collective, check_weights
+from ._base import FINITE_IN_D4P, Collective, check_weights, sklearn_nan_message
 from ._incremental import IncrementalFlow, batches
 
 #: scikit-learn-intelex's option name -> low_order_moments' result field.
@@ -55,7 +55,7 @@ def _weighted(X, sample_weight):
 
 
 def _validate(est, X, sample_weight, reset):
-    X = validate_data(est, X, dtype=[np.float64, np.float32], ensure_2d=False,
+    X = validate_data(est, X, dtype=[np.float64, np.float32], ensure_2d=False, **FINITE_IN_D4P,
                       accept_sparse="csr", ensure_min_samples=0, reset=reset)
     if X.ndim == 1:
         X = X.reshape(-1, 1)
@@ -106,6 +106,7 @@ class BasicStatistics(BaseEstimator):
     def __init__(self, result_options="all"):
         self.result_options = result_options
 
+    @sklearn_nan_message
     def fit(self, X, y=None, *, sample_weight=None):
         """Compute the statistics of the rows of ``X`` on every rank (collective)."""
         with Collective(self, "BasicStatistics.fit") as step:
@@ -167,6 +168,7 @@ class IncrementalBasicStatistics(IncrementalFlow, BaseEstimator):
         _store(self, result, dtype)
         self.n_samples_seen_ = total
 
+    @sklearn_nan_message
     def partial_fit(self, X, sample_weight=None, check_input=True):
         """Add the rows of ``X`` to this rank's statistics (no communication)."""
         first = self._first_pass()
@@ -181,6 +183,7 @@ class IncrementalBasicStatistics(IncrementalFlow, BaseEstimator):
         self._add_chunk(X, sample_weight)
         return self
 
+    @sklearn_nan_message
     def fit(self, X, y=None, sample_weight=None):
         """Collective: the statistics of every rank's rows, by blocks of ``batch_size``."""
         with Collective(self, "IncrementalBasicStatistics.fit") as step:

@@ -22,8 +22,9 @@ from sklearn.utils.validation import validate_data
 
 import d4p
 
-from ._base import (AllOrNone, Collective, agreed_seed, agreed_weight, check_weights, constant_weight,
-                    current_comm, global_sum, raise_everywhere, rows_of)
+from ._base import (FINITE_IN_D4P, AllOrNone, Collective, agreed_seed, agreed_weight,
+                    check_weights, constant_weight, current_comm, global_sum, raise_everywhere,
+                    rows_of, sklearn_nan_message)
 
 
 def _fptype(dtype):
@@ -70,6 +71,7 @@ class KMeans(sk_cluster.KMeans):
     only this rank's rows); so does a non-uniform ``sample_weight``.
     """
 
+    @sklearn_nan_message
     def fit(self, X, y=None, sample_weight=None):
         """Collective: cluster every rank's rows."""
         where = "KMeans.fit"
@@ -80,7 +82,7 @@ class KMeans(sk_cluster.KMeans):
                                           "d4p.spmd (it would see only this rank's rows); "
                                           "pass 'k-means++', 'random' or an array")
             X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                              order="C", accept_large_sparse=False, ensure_min_samples=0)
+                              **FINITE_IN_D4P, order="C", accept_large_sparse=False, ensure_min_samples=0)
             weight = constant_weight(sample_weight, X)
             init = self.init
             init_is_array = not isinstance(init, str)
@@ -151,6 +153,7 @@ class KMeans(sk_cluster.KMeans):
         """Collective fit; this rank's labels."""
         return self.fit(X, sample_weight=sample_weight).labels_
 
+    @sklearn_nan_message
     def fit_transform(self, X, y=None, sample_weight=None):
         """Collective fit; this rank's rows in cluster-distance space."""
         return self.fit(X, sample_weight=sample_weight).transform(X)
@@ -175,6 +178,7 @@ class DBSCAN(sk_cluster.DBSCAN):
     have no effect.
     """
 
+    @sklearn_nan_message
     def fit(self, X, y=None, sample_weight=None):
         """Collective: cluster every rank's rows."""
         where = "DBSCAN.fit"

@@ -16,7 +16,7 @@ from sklearn.utils.validation import validate_data
 
 import d4p
 
-from ._base import AllOrNone, Collective
+from ._base import FINITE_IN_D4P, AllOrNone, Collective, sklearn_nan_message
 from ._incremental import IncrementalFlow, batches
 
 
@@ -74,11 +74,12 @@ class EmpiricalCovariance(_GlobalScore, sk_covariance.EmpiricalCovariance):
     ``fit`` and ``score`` are collective, ``mahalanobis`` works on this rank's rows.
     """
 
+    @sklearn_nan_message
     def fit(self, X, y=None):
         """Fit on every rank's rows (collective)."""
         with Collective(self, "EmpiricalCovariance.fit") as step:
             self._validate_params()
-            X = validate_data(self, X, ensure_min_samples=0)
+            X = validate_data(self, X, ensure_min_samples=0, **FINITE_IN_D4P)
             step.record(X)
         n = step.agreed_rows()
         result = d4p.covariance(distributed=True).compute(X)
@@ -135,6 +136,7 @@ class IncrementalEmpiricalCovariance(IncrementalFlow, _GlobalScore,
         self._set_from(result, total, np.float64)
         self.n_samples_seen_ = total
 
+    @sklearn_nan_message
     def partial_fit(self, X, y=None, check_input=True):
         """Add this rank's rows ``X`` (no communication)."""
         first = self._first_pass()
@@ -142,19 +144,21 @@ class IncrementalEmpiricalCovariance(IncrementalFlow, _GlobalScore,
             self._validate_params()
             self._reset_incremental()
         if check_input:
-            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first,
+            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first, **FINITE_IN_D4P,
                               ensure_min_samples=0)
         elif first:
             self.n_features_in_ = X.shape[1]
         self._add_chunk(X)
         return self
 
+    @sklearn_nan_message
     def fit(self, X, y=None):
         """Collective: fit on every rank's rows, by blocks of ``batch_size``."""
         with Collective(self, "IncrementalEmpiricalCovariance.fit") as step:
             self._validate_params()
             self._reset_incremental()
-            X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=0)
+            X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=0,
+                              **FINITE_IN_D4P)
             step.record(X)
         step.agreed_rows()
         self.batch_size_ = 5 * X.shape[1] if self.batch_size is None else self.batch_size

@@ -25,7 +25,8 @@ from sklearn.utils.validation import validate_data
 
 import d4p
 
-from ._base import AllOrNone, Collective, global_sum, local_rows_of, raise_everywhere
+from ._base import (FINITE_IN_D4P, AllOrNone, Collective, global_sum, local_rows_of,
+                    raise_everywhere, sklearn_nan_message)
 from ._incremental import IncrementalFlow, batches
 
 
@@ -70,21 +71,24 @@ class PCA(sk_decomposition.PCA):
     input is densified on each rank (it must be centred).
     """
 
+    @sklearn_nan_message
     def fit(self, X, y=None):
         """Collective: principal components of every rank's rows."""
         self._fit_spmd(X)
         return self
 
+    @sklearn_nan_message
     def fit_transform(self, X, y=None):
         """Collective fit, then this rank's rows transformed."""
         X = self._fit_spmd(X)
         return self.transform(X)
 
+    @sklearn_nan_message
     def _fit_spmd(self, X):
         where = "PCA.fit"
         with Collective(self, where) as step:
             self._validate_params()
-            X = validate_data(self, X, accept_sparse=("csr", "csc"),
+            X = validate_data(self, X, accept_sparse=("csr", "csc"), **FINITE_IN_D4P,
                               dtype=[np.float64, np.float32], ensure_min_samples=0,
                               copy=False)
             if sparse.issparse(X):
@@ -237,6 +241,7 @@ class IncrementalPCA(IncrementalFlow, sk_decomposition.PCA):
         self.n_samples_seen_ = n
         self.n_samples_ = n
 
+    @sklearn_nan_message
     def partial_fit(self, X, y=None, check_input=True):
         """Add this rank's rows (no communication)."""
         first = self._first_pass()
@@ -244,19 +249,21 @@ class IncrementalPCA(IncrementalFlow, sk_decomposition.PCA):
             self._validate_params()
             self._reset_incremental()
         if check_input:
-            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first,
+            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first, **FINITE_IN_D4P,
                               ensure_min_samples=0, accept_sparse=("csr",))
         elif first:
             self.n_features_in_ = X.shape[1]
         self._add_chunk(X)
         return self
 
+    @sklearn_nan_message
     def fit(self, X, y=None):
         """Collective: PCA of every rank's rows, fed by blocks of ``batch_size``."""
         with Collective(self, "IncrementalPCA.fit") as step:
             self._validate_params()
             self._reset_incremental()
             X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=0,
+                              **FINITE_IN_D4P,
                               accept_sparse=("csr",))
             step.record(X)
         step.agreed_rows()
@@ -267,6 +274,7 @@ class IncrementalPCA(IncrementalFlow, sk_decomposition.PCA):
             self._add_chunk(X)
         return self.finalize_fit()
 
+    @sklearn_nan_message
     def fit_transform(self, X, y=None):
         """Collective fit, then this rank's rows transformed."""
         return self.fit(X).transform(X)

@@ -23,9 +23,9 @@ from sklearn.utils.multiclass import check_classification_targets
 
 import d4p
 
-from ._base import (AllOrNone, Collective, agreed_weight, check_weights, constant_weight,
-                    global_accuracy, global_classes, global_r2, local_rows_of,
-                    raise_everywhere, validate_xy)
+from ._base import (FINITE_IN_D4P, AllOrNone, Collective, agreed_weight, check_weights,
+                    constant_weight, global_accuracy, global_classes, global_r2, local_rows_of,
+                    raise_everywhere, sklearn_nan_message, validate_xy)
 from ._incremental import IncrementalFlow, batches
 
 
@@ -79,7 +79,7 @@ class _HyperparameterAccess:
 
 
 def _validate_xy(est, X, y, sample_weight, reset=True, accept_sparse=("csr", "csc", "coo")):
-    X, y = validate_xy(est, X, y, accept_sparse=accept_sparse, y_numeric=True,
+    X, y = validate_xy(est, X, y, accept_sparse=accept_sparse, y_numeric=True, **FINITE_IN_D4P,
                        multi_output=True, dtype=[np.float64, np.float32], reset=reset)
     if sample_weight is not None:
         sample_weight = check_weights(sample_weight, X, dtype=np.float64)
@@ -186,6 +186,7 @@ class LinearRegression(_HyperparameterAccess, _RegressorScore, sk_linear.LinearR
     solved directly.  ``rank_`` and ``singular_`` are not set.
     """
 
+    @sklearn_nan_message
     def fit(self, X, y, sample_weight=None):
         """Collective: least squares on every rank's rows."""
         where = "LinearRegression.fit"
@@ -214,6 +215,7 @@ class Ridge(_RegressorScore, sk_linear.Ridge):
     NotImplementedError.
     """
 
+    @sklearn_nan_message
     def fit(self, X, y, sample_weight=None):
         """Collective: ridge regression on every rank's rows."""
         where = "Ridge.fit"
@@ -295,6 +297,7 @@ class IncrementalLinearRegression(_HyperparameterAccess, IncrementalFlow, _Regre
                     dtype.type)
         self.n_samples_seen_ = total
 
+    @sklearn_nan_message
     def partial_fit(self, X, y, check_input=True):
         """Add this rank's rows (no communication)."""
         first = self._first_pass()
@@ -309,6 +312,7 @@ class IncrementalLinearRegression(_HyperparameterAccess, IncrementalFlow, _Regre
         self._add_chunk(X, y)
         return self
 
+    @sklearn_nan_message
     def fit(self, X, y):
         """Collective: fit on every rank's rows, by blocks of ``batch_size``."""
         with Collective(self, "IncrementalLinearRegression.fit") as step:
@@ -366,6 +370,7 @@ class LogisticRegression(sk_linear.LogisticRegression):
     other than None and ``warm_start=True`` raise NotImplementedError.
     """
 
+    @sklearn_nan_message
     def fit(self, X, y, sample_weight=None):
         """Collective: fit on every rank's rows."""
         where = "LogisticRegression.fit"

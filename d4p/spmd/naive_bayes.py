@@ -17,8 +17,9 @@ from sklearn.utils.validation import check_non_negative
 
 import d4p
 
-from ._base import (AllOrNone, Collective, check_weights, global_accuracy, global_classes, global_sum,
-                    local_rows_of, raise_everywhere, validate_xy)
+from ._base import (FINITE_IN_D4P, AllOrNone, Collective, check_weights, global_accuracy,
+                    global_classes, global_sum, local_rows_of, raise_everywhere,
+                    sklearn_nan_message, validate_xy)
 
 
 def _fptype(dtype):
@@ -33,6 +34,7 @@ class MultinomialNB(sk_naive_bayes.MultinomialNB):
     scikit-learn's.
     """
 
+    @sklearn_nan_message
     def fit(self, X, y, sample_weight=None):
         """Collective: train on every rank's rows."""
         for name in ("classes_", "_stream"):
@@ -40,6 +42,7 @@ class MultinomialNB(sk_naive_bayes.MultinomialNB):
         return self._train(X, y, sample_weight, classes=None, where="MultinomialNB.fit",
                            reset=True)
 
+    @sklearn_nan_message
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Collective: add every rank's rows (``classes`` on the first call)."""
         first = "_stream" not in self.__dict__
@@ -50,7 +53,7 @@ class MultinomialNB(sk_naive_bayes.MultinomialNB):
     def _train(self, X, y, sample_weight, classes, where, reset, need_classes=False):
         with Collective(self, where) as step:
             self._validate_params()
-            X, y = validate_xy(self, X, y, accept_sparse="csr", reset=reset)
+            X, y = validate_xy(self, X, y, accept_sparse="csr", reset=reset, **FINITE_IN_D4P)
             if X.shape[0]:
                 check_non_negative(X, "MultinomialNB (input X)")
             check_classification_targets(y)

@@ -17,7 +17,7 @@ from sklearn.utils.validation import validate_data
 
 import d4p
 
-from ._base import Collective, check_weights
+from ._base import FINITE_IN_D4P, Collective, check_weights, sklearn_nan_message
 
 
 def _fptype(dtype):
@@ -41,7 +41,7 @@ class StandardScaler(sk_preprocessing.StandardScaler):
     def _moments(self, X, where, reset, sample_weight):
         with Collective(self, where) as step:
             self._validate_params()
-            X = validate_data(self, X, accept_sparse=("csr", "csc"), reset=reset,
+            X = validate_data(self, X, accept_sparse=("csr", "csc"), reset=reset, **FINITE_IN_D4P,
                               dtype=[np.float64, np.float32], ensure_min_samples=0)
             if sparse.issparse(X) and self.with_mean:
                 raise ValueError("Cannot center sparse matrices: pass `with_mean=False` "
@@ -56,11 +56,13 @@ class StandardScaler(sk_preprocessing.StandardScaler):
             X = X.tocsr()
         return X, n, sample_weight
 
+    @sklearn_nan_message
     def fit(self, X, y=None, sample_weight=None):
         """Collective: mean and variance of every rank's rows."""
         self.__dict__.pop("_stream", None)
         return self._fit(X, sample_weight, reset=True, where="StandardScaler.fit")
 
+    @sklearn_nan_message
     def partial_fit(self, X, y=None, sample_weight=None):
         """Collective: add every rank's rows to the statistics so far."""
         first = "_stream" not in self.__dict__
@@ -123,11 +125,13 @@ class MaxAbsScaler(sk_preprocessing.MaxAbsScaler):
     """scikit-learn's ``MaxAbsScaler`` fitted on every rank's rows (``max_abs_``,
     ``scale_``, ``n_samples_seen_``)."""
 
+    @sklearn_nan_message
     def fit(self, X, y=None):
         """Collective: the largest absolute value of each column over all ranks."""
         self.__dict__.pop("_stream", None)
         return self._fit(X, reset=True, where="MaxAbsScaler.fit")
 
+    @sklearn_nan_message
     def partial_fit(self, X, y=None):
         """Collective: add every rank's rows."""
         return self._fit(X, reset="_stream" not in self.__dict__,
@@ -136,7 +140,7 @@ class MaxAbsScaler(sk_preprocessing.MaxAbsScaler):
     def _fit(self, X, reset, where):
         with Collective(self, where) as step:
             self._validate_params()
-            X = validate_data(self, X, accept_sparse=("csr", "csc"), reset=reset,
+            X = validate_data(self, X, accept_sparse=("csr", "csc"), reset=reset, **FINITE_IN_D4P,
                               dtype=[np.float64, np.float32], ensure_min_samples=0)
             step.record(X)
         n = step.agreed_rows()
