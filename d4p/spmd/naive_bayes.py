@@ -89,11 +89,12 @@ class MultinomialNB(sk_naive_bayes.MultinomialNB):
             self.class_count_ = np.zeros(n_classes)
             self.feature_count_ = np.zeros((n_classes, p))
         # the counts the model does not expose: one all-reduce of a small table
-        w = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-        Y = np.zeros((X.shape[0], n_classes))
-        Y[np.arange(X.shape[0]), labels] = w
-        fc = np.asarray(Y.T @ X) if sparse.issparse(X) else Y.T @ X
-        table = global_sum(np.hstack([fc, Y.sum(axis=0)[:, None]]))
+        n = X.shape[0]
+        w = np.ones(n) if sample_weight is None else sample_weight
+        onehot = sparse.csr_matrix((w, (labels, np.arange(n))), shape=(n_classes, n))
+        fc = onehot @ X if n else np.zeros((n_classes, p))
+        fc = fc.toarray() if sparse.issparse(fc) else np.asarray(fc)
+        table = global_sum(np.hstack([fc, np.asarray(onehot.sum(axis=1)).reshape(-1, 1)]))
         self.feature_count_ = self.feature_count_ + table[:, :p]
         self.class_count_ = self.class_count_ + table[:, p]
         self._stream.compute(X, labels.astype(np.float64).reshape(-1, 1),
