@@ -37,12 +37,21 @@ _LAZY = {
     "multinomial_naive_bayes_model": "naive_bayes",
     "multinomial_naive_bayes_prediction": "naive_bayes",
     "classifier_prediction_result": "naive_bayes",
+    **{name: "logistic" for name in (
+        "logistic_regression_training", "logistic_regression_training_result",
+        "logistic_regression_model", "logistic_regression_prediction", "ConvergenceWarning")},
     **{name: "decomposition" for name in (
         "qr", "qr_result", "svd", "svd_result", "pca", "pca_result", "pca_transform",
         "pca_transform_result")},
     **{name: "clustering" for name in (
         "kmeans_init", "kmeans_init_result", "kmeans", "kmeans_result", "engines_mt19937",
         "engines_mt2203", "engines_mcg59", "engines_mrg32k3a", "engines_philox4x32x10")},
+    **{name: "neighbors" for name in (
+        "bf_knn_classification_training", "bf_knn_classification_training_result",
+        "bf_knn_classification_model", "bf_knn_classification_prediction",
+        "bf_knn_classification_prediction_result", "bf_knn_regression_training",
+        "bf_knn_regression_training_result", "bf_knn_regression_model",
+        "bf_knn_regression_prediction", "bf_knn_regression_prediction_result")},
 }
 
 __all__ = [

@@ -232,8 +232,10 @@ def _shape_failures(records):
                 continue
             if key == "dtype":
                 msg = f"data has dtype {v} but the other ranks' data has dtype {majority}"
-            else:
+            elif isinstance(v, int):
                 msg = f"{key} has {v} columns but the other ranks have {majority}"
+            else:
+                msg = f"{key} is {v} on this rank but {majority} on the other ranks"
             for r in rs:
                 failures.setdefault(r, ("ValueError", "ValueError", msg))
     return shape, failures
@@ -328,8 +330,11 @@ class Algorithm:
         if run.total_rows == 0 and self._needs_rows:
             run.fail(f"{self._name}: no rows on any rank")
         stat = part.stat
-        if part.stat is None or any(part.shape.get(k) != v for k, v in run.shape.items()
-                                    if k != "dtype"):
+        # A rank whose table had no shape ([]) adopted the agreed column counts: its
+        # statistic is the identity of that shape.  (Other entries, e.g. a digest a
+        # rank left out, do not make its statistic empty.)
+        if stat is None or any(part.shape.get(k) is None for k, v in run.shape.items()
+                               if isinstance(v, int)):
             stat = self._identity(run.shape)
         if self._merge is not None and comm.size > 1:
             stat = comm.tree_reduce(stat, self._merge)

@@ -1,10 +1,14 @@
 """Plain numpy / Python references for kmeans_init and kmeans.
 
-The initialisation references re-implement d4p's documented draws independently
-of the Numba kernels (the hash in numpy uint64 arithmetic, the races with
-``math.log``, potentials with ``math.fsum``), so comparing them exactly tests
-the kernels, the chunking, the shortcuts in the races and the merge over ranks.
-Only the squared distance of a row to a centre is d4p's own (``sqdist``).
+The initialisation references re-implement d4p's documented draws with numpy and
+the standard library only, never d4p's kernels (the hash in numpy uint64
+arithmetic, the races with ``math.log``, potentials with ``math.fsum``), so
+comparing them exactly tests the kernels, the chunking, the shortcuts in the
+races and the merge over ranks.  The squared distance of a row to a centre is
+summed over the columns in order (:func:`sqdist`); d4p's kernel may add the
+columns in vector lanes, which can change the last bit of a distance of more
+than a few columns.  A draw decided by such a bit would need two races' keys, or
+two trials' potentials, equal to rounding: the tests' data have none.
 
 ``lloyd`` follows oneDAL's batch Lloyd semantics (daal4py-api.md §12), with the
 empty-cluster rule checked against daal4py 2026.2 (the same as scikit-learn's):
@@ -15,8 +19,6 @@ nothing moves when every row sits on its centroid.
 import math
 
 import numpy as np
-
-from d4p.kernels.kmeans import sqdists
 
 M64 = (1 << 64) - 1
 GOLDEN = 0x9E3779B97F4A7C15
@@ -52,10 +54,15 @@ def uniforms(key, n):
 
 
 def sqdist(X, c):
-    """|x - c|^2 per row: d4p's own row-distance kernel, so that the references
-    below can be compared bit for bit (the kernel sums in vector lanes; its
-    accuracy and position-independence are tested on their own)."""
-    return sqdists(np.ascontiguousarray(X, dtype=np.float64), np.asarray(c, dtype=np.float64))
+    """|x - c|^2 per row from the differences, the columns added in order (exactly 0
+    for a row equal to ``c``)."""
+    X = np.asarray(X)
+    c = np.asarray(c, dtype=np.float64)
+    out = np.zeros(X.shape[0])
+    for f in range(X.shape[1]):
+        t = X[:, f].astype(np.float64) - c[f]
+        out += t * t
+    return out
 
 
 def race(key, weights):

@@ -1,5 +1,6 @@
 """kmeans_init and kmeans: exact references, rank-count invariance, scikit-learn, errors."""
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -21,8 +22,24 @@ def blobs(n=400, p=3, centers=4, seed=0, spread=1.0):
     return means[labels] + spread * rng.normal(size=(n, p))
 
 
-def init_params(method, k=5, seed=3, **extra):
-    return dict(nClusters=k, method=method, seed=seed, **extra)
+def spmd_cases(cases, ids, **spmd_options):
+    """Register one @spmd test per case: ``<name>_<id>`` runs ``body(case)``.
+
+    (An @spmd body takes no arguments, so each case gets its own named body, which
+    pytest runs on simulated ranks and tests/test_mpi.py under mpiexec.)"""
+    def register(body):
+        module = sys.modules[body.__module__]
+        for case, case_id in zip(cases, ids):
+            def one(case=case):
+                body(case)
+
+            one.__name__ = one.__qualname__ = f"{body.__name__}_{case_id}"
+            one.__module__ = body.__module__
+            one.__doc__ = body.__doc__
+            setattr(module, one.__name__, spmd(**spmd_options)(one))
+        return None  # the cases are the tests
+
+    return register
 
 
 def reference_init(X, method, k, seed, nTrials=1, oversamplingFactor=0.5, nRounds=5):
@@ -130,27 +147,34 @@ def test_row_distance_is_accurate_exact_zero_and_position_independent():
 # ---- kmeans_init: exact references ------------------------------------------------------------
 
 
+#: (method, extra parameters): every method, k-means++ with trials, k-means|| variants
+REFERENCE_CASES = [(m, {}) for m in INIT_METHODS] + [
+    ("plusPlusDense", dict(nTrials=2)), ("plusPlusDense", dict(nTrials=5)),
+    ("parallelPlusDense", dict(oversamplingFactor=0.1, nRounds=1)),
+    ("parallelPlusDense", dict(oversamplingFactor=2.0, nRounds=3)),
+    ("parallelPlusDense", dict(oversamplingFactor=0.5, nRounds=8))]
+
+
+def _case_id(case):
+    method, extra = case
+    return method + "".join(f"-{k}={v}" for k, v in extra.items())
+
+
+@pytest.mark.parametrize("case", REFERENCE_CASES, ids=_case_id)
 @pytest.mark.parametrize("seed", [777777, 0, 12345])
 @pytest.mark.parametrize("k", [1, 4, 9])
-def test_init_methods_equal_the_reference(seed, k):
+def test_init_methods_equal_the_reference(seed, k, case):
+    method, extra = case
     X = blobs(600, 4, centers=6, seed=seed % 7)
-    for method in INIT_METHODS:
-        got = d4p.kmeans_init(k, method=method, seed=seed).compute(X).centroids
-        np.testing.assert_array_equal(got, reference_init(X, method, k, seed), err_msg=method)
-    for trials in (2, 5):
-        got = d4p.kmeans_init(k, method="plusPlusDense", nTrials=trials, seed=seed).compute(X)
-        np.testing.assert_array_equal(got.centroids, nk.plus_plus(X, k, trials, seed))
-    for factor, rounds in ((0.1, 1), (2.0, 3), (0.5, 8)):
-        got = d4p.kmeans_init(k, method="parallelPlusDense", oversamplingFactor=factor,
-                              nRounds=rounds, seed=seed).compute(X)
-        np.testing.assert_array_equal(got.centroids, nk.parallel_plus(X, k, factor, rounds, seed))
+    got = d4p.kmeans_init(k, method=method, seed=seed, **extra).compute(X).centroids
+    np.testing.assert_array_equal(got, reference_init(X, method, k, seed, **extra))
 
 
-def test_init_large_enough_for_the_parallel_kernels():
+@pytest.mark.parametrize("method", ["randomDense", "plusPlusDense", "parallelPlusDense"])
+def test_init_large_enough_for_the_parallel_kernels(method):
     X = blobs(40_000, 5, centers=8, seed=2)
-    for method in ("randomDense", "plusPlusDense", "parallelPlusDense"):
-        got = d4p.kmeans_init(8, method=method, seed=4).compute(X).centroids
-        np.testing.assert_array_equal(got, reference_init(X, method, 8, 4), err_msg=method)
+    got = d4p.kmeans_init(8, method=method, seed=4).compute(X).centroids
+    np.testing.assert_array_equal(got, reference_init(X, method, 8, 4))
 
 
 @pytest.mark.parametrize("chunk", [1, 5, 64, 10_000])
@@ -161,10 +185,12 @@ def test_lazy_race_is_the_exact_race_and_reads_few_rows(chunk, weighted):
     # be the exact race's whatever the stale state, also with rows of zero weight.
     from d4p.kernels import kmeans as kk
 
+    from d4p.kernels.kmeans import sqdists  # the distances the kernels compare
+
     rng = np.random.default_rng(chunk)
     X = np.round(blobs(3000, 3, centers=5, seed=chunk), 1)  # duplicates: zero weights
     C = X[rng.choice(len(X), 6, replace=False)]
-    D = np.minimum.accumulate(np.stack([nk.sqdist(X, c) for c in C]), axis=0)
+    D = np.minimum.accumulate(np.stack([sqdists(X, c) for c in C]), axis=0)
     row_w = rng.integers(0, 3, len(X)).astype(np.float64) if weighted else np.empty(0)
     for trial in range(4):
         key = np.uint64(nk.stream_key(5, 2, trial, 0))
@@ -184,73 +210,68 @@ def test_lazy_race_is_the_exact_race_and_reads_few_rows(chunk, weighted):
                 assert read.sum() < 0.1 * len(X)
 
 
-def test_lazy_plus_plus_with_small_chunks_on_any_split(monkeypatch):
-    monkeypatch.setattr("d4p.clustering._LAZY_CHUNK_ROWS", 7)
+@pytest.mark.parametrize("seed", [0, 777777, 2 ** 63 + 5])
+def test_lazy_plus_plus_with_small_chunks_on_any_split(monkeypatch, seed):
+    monkeypatch.setattr("d4p.seeding.LAZY_CHUNK_ROWS", 7)
     X = blobs(900, 4, centers=8, seed=6)
-    for seed in (0, 777777, 2 ** 63 + 5):
-        ref = nk.plus_plus(X, 9, 1, seed)
-        np.testing.assert_array_equal(
-            d4p.kmeans_init(9, method="plusPlusDense", seed=seed).compute(X).centroids, ref)
+    ref = nk.plus_plus(X, 9, 1, seed)
+    np.testing.assert_array_equal(
+        d4p.kmeans_init(9, method="plusPlusDense", seed=seed).compute(X).centroids, ref)
 
-        def body():
-            return d4p.kmeans_init(9, method="plusPlusDense", seed=seed, distributed=True) \
-                .compute(local_rows(X, [3, 0, 1, 5])).centroids
+    def body():
+        return d4p.kmeans_init(9, method="plusPlusDense", seed=seed, distributed=True) \
+            .compute(local_rows(X, [3, 0, 1, 5])).centroids
 
-        for got in d4p.run_spmd(body, 4):
-            np.testing.assert_array_equal(got, ref)
+    for got in d4p.run_spmd(body, 4):
+        np.testing.assert_array_equal(got, ref)
 
 
-def test_init_centroids_are_distinct_rows():
+@pytest.mark.parametrize("method", INIT_METHODS)
+def test_init_centroids_are_distinct_rows(method):
     X = blobs(300, 3, seed=5)
-    for method in INIT_METHODS:
-        C = d4p.kmeans_init(10, method=method, seed=1).compute(X).centroids
-        assert len({tuple(c) for c in C}) == 10, method
-        assert all((X == c).all(axis=1).any() for c in C), method
+    C = d4p.kmeans_init(10, method=method, seed=1).compute(X).centroids
+    assert len({tuple(c) for c in C}) == 10
+    assert all((X == c).all(axis=1).any() for c in C)
 
 
-def test_plus_plus_spreads_the_centres():
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("method", ["plusPlusDense", "parallelPlusDense"])
+def test_plus_plus_spreads_the_centres(method, seed):
     # Four tight, far-apart blobs: k-means++ and k-means|| put one centre in each.
     X = blobs(2000, 2, centers=4, seed=11, spread=0.01)
     truth = np.unique(np.round(X, 0), axis=0)
-    for method in ("plusPlusDense", "parallelPlusDense"):
-        for seed in range(5):
-            C = d4p.kmeans_init(4, method=method, seed=seed).compute(X).centroids
-            nearest = np.argmin(((C[:, None, :] - truth[None]) ** 2).sum(-1), axis=1)
-            assert len(set(nearest)) == 4, (method, seed)
+    C = d4p.kmeans_init(4, method=method, seed=seed).compute(X).centroids
+    nearest = np.argmin(((C[:, None, :] - truth[None]) ** 2).sum(-1), axis=1)
+    assert len(set(nearest)) == 4
 
 
-def test_duplicate_rows_fewer_distinct_than_clusters():
+@pytest.mark.parametrize("method", INIT_METHODS)
+def test_duplicate_rows_fewer_distinct_than_clusters(method):
     # Only three distinct rows but five centres: the draws fall back to uniform choices.
     X = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]]), 4, axis=0)
-    for method in INIT_METHODS:
-        C = d4p.kmeans_init(5, method=method, seed=2).compute(X).centroids
-        assert C.shape == (5, 2) and all((X == c).all(axis=1).any() for c in C)
-        if method != "defaultDense":
-            assert len({tuple(c) for c in C}) == 3, method
-    np.testing.assert_array_equal(
-        d4p.kmeans_init(5, method="plusPlusDense", seed=2).compute(X).centroids,
-        nk.plus_plus(X, 5, 1, 2))
-    np.testing.assert_array_equal(
-        d4p.kmeans_init(5, method="parallelPlusDense", seed=2).compute(X).centroids,
-        nk.parallel_plus(X, 5, 0.5, 5, 2))
+    C = d4p.kmeans_init(5, method=method, seed=2).compute(X).centroids
+    assert C.shape == (5, 2) and all((X == c).all(axis=1).any() for c in C)
+    if method != "defaultDense":
+        assert len({tuple(c) for c in C}) == 3
+    np.testing.assert_array_equal(C, reference_init(X, method, 5, 2))
 
 
-def test_init_input_kinds_float32_sparse_fortran():
+@pytest.mark.parametrize("method", INIT_METHODS)
+def test_init_input_kinds_float32_sparse_fortran(method):
     sp = pytest.importorskip("scipy.sparse")
     X = blobs(500, 4, seed=3)
     X[np.abs(X) < 3] = 0.0
-    for method in INIT_METHODS:
-        ref = d4p.kmeans_init(6, method=method, seed=8).compute(X).centroids
-        for other in (np.asfortranarray(X), sp.csr_matrix(X), X[:, ::1].copy(order="F")):
-            got = d4p.kmeans_init(6, method=method, seed=8).compute(other).centroids
-            np.testing.assert_array_equal(got, ref, err_msg=method)
-        csr_method = method.replace("Dense", "CSR").replace("default", "deterministic")
-        got = d4p.kmeans_init(6, method=csr_method, seed=8).compute(sp.csr_matrix(X))
-        np.testing.assert_array_equal(got.centroids, ref)
-        X32 = X.astype(np.float32)
-        got = d4p.kmeans_init(6, "float", method, seed=8).compute(X32).centroids
-        assert got.dtype == np.float32
-        np.testing.assert_array_equal(got, reference_init(X32, method, 6, 8).astype(np.float32))
+    ref = d4p.kmeans_init(6, method=method, seed=8).compute(X).centroids
+    for other in (np.asfortranarray(X), sp.csr_matrix(X), X[:, ::1].copy(order="F")):
+        got = d4p.kmeans_init(6, method=method, seed=8).compute(other).centroids
+        np.testing.assert_array_equal(got, ref, err_msg=type(other).__name__)
+    csr_method = method.replace("Dense", "CSR").replace("default", "deterministic")
+    got = d4p.kmeans_init(6, method=csr_method, seed=8).compute(sp.csr_matrix(X))
+    np.testing.assert_array_equal(got.centroids, ref)
+    X32 = X.astype(np.float32)
+    got = d4p.kmeans_init(6, "float", method, seed=8).compute(X32).centroids
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, reference_init(X32, method, 6, 8).astype(np.float32))
 
 
 def test_init_result_prints_and_pickles():
@@ -262,59 +283,65 @@ def test_init_result_prints_and_pickles():
 # ---- kmeans_init: any split gives the batch result --------------------------------------------
 
 
-def _split_bodies(X, k, weights_list, **params):
-    expected = {m: d4p.kmeans_init(k, method=m, **params).compute(X).centroids
-                for m in INIT_METHODS}
+def _split_bodies(X, k, method, weights_list, **params):
+    ref = d4p.kmeans_init(k, method=method, **params).compute(X).centroids
     for weights in weights_list:
-        rows = local_rows(X, weights)
-        for m, ref in expected.items():
-            got = d4p.kmeans_init(k, method=m, distributed=True, **params).compute(rows)
-            np.testing.assert_array_equal(got.centroids, ref, err_msg=f"{m} {weights}")
+        got = d4p.kmeans_init(k, method=method, distributed=True, **params).compute(
+            local_rows(X, weights))
+        np.testing.assert_array_equal(got.centroids, ref, err_msg=f"{weights}")
 
 
-@spmd
-def test_init_distributed_equals_batch_for_every_method_and_seed():
+#: (method, parameters) of the distributed kmeans_init cases: every method with two
+#: seeds on several splits (k=6), and k-means++ trials and k-means|| rounds (k=4)
+SPLIT_CASES = [(m, dict(seed=seed)) for m in INIT_METHODS for seed in (777777, 5)] + [
+    ("plusPlusDense", dict(seed=1, nTrials=3)),
+    ("parallelPlusDense", dict(seed=1, oversamplingFactor=3.0, nRounds=2))]
+
+
+@spmd_cases(SPLIT_CASES, [_case_id(c) for c in SPLIT_CASES])
+def test_init_distributed_equals_batch(case):
+    method, params = case
     X = blobs(700, 3, centers=5, seed=21)
     size = d4p.num_procs()
-    splits = [None, [1] * size, [0] * (size - 1) + [1], [1] + [0] * (size - 1),
-              [r % 3 for r in range(size)] if size > 2 else None]
-    for seed in (777777, 5):
-        _split_bodies(X, 6, splits, seed=seed)
-    _split_bodies(X, 4, [None], seed=1, nTrials=3)
-    _split_bodies(X, 4, [None], seed=1, oversamplingFactor=3.0, nRounds=2)
+    if set(params) == {"seed"}:
+        splits = [None, [1] * size, [0] * (size - 1) + [1], [1] + [0] * (size - 1),
+                  [r % 3 for r in range(size)] if size > 2 else None]
+        _split_bodies(X, 6, method, splits, **params)
+    else:
+        _split_bodies(X, 4, method, [None], **params)
 
 
-@spmd
-def test_init_mixed_layouts_and_dtypes_across_ranks():
+@spmd_cases(INIT_METHODS, INIT_METHODS)
+def test_init_mixed_layouts_and_dtypes_across_ranks(method):
     X = blobs(500, 5, centers=4, seed=13) * 1000.0 + 0.123456789
     rows = local_rows(X)
     r = d4p.my_procid()
     mine = [rows, np.asfortranarray(rows), rows[:, ::-1][:, ::-1]][r % 3]
-    for m in INIT_METHODS:
-        ref = d4p.kmeans_init(6, method=m, seed=2, nTrials=2).compute(X).centroids
-        got = d4p.kmeans_init(6, method=m, seed=2, nTrials=2, distributed=True).compute(mine)
-        np.testing.assert_array_equal(got.centroids, ref, err_msg=m)
+    ref = d4p.kmeans_init(6, method=method, seed=2, nTrials=2).compute(X).centroids
+    got = d4p.kmeans_init(6, method=method, seed=2, nTrials=2, distributed=True).compute(mine)
+    np.testing.assert_array_equal(got.centroids, ref)
 
 
-@spmd
-def test_init_rank_zero_has_fewer_rows_than_clusters():
+@spmd_cases(INIT_METHODS, INIT_METHODS)
+def test_init_rank_zero_has_fewer_rows_than_clusters(method):
     X = blobs(60, 2, seed=4)
     size = d4p.num_procs()
     weights = [1] + [20] * (size - 1)
-    _split_bodies(X, 8, [weights], seed=3)
-    np.testing.assert_array_equal(
-        d4p.kmeans_init(8, distributed=True).compute(local_rows(X, weights)).centroids, X[:8])
+    _split_bodies(X, 8, method, [weights], seed=3)
+    if method == "defaultDense":
+        np.testing.assert_array_equal(
+            d4p.kmeans_init(8, distributed=True).compute(local_rows(X, weights)).centroids,
+            X[:8])
 
 
-@spmd
-def test_init_empty_rank_as_list_and_float32():
+@spmd_cases(INIT_METHODS, INIT_METHODS)
+def test_init_empty_rank_as_list_and_float32(method):
     X = blobs(100, 3, seed=6).astype(np.float32)
     last = d4p.my_procid() == d4p.num_procs() - 1
-    for m in INIT_METHODS:
-        ref = d4p.kmeans_init(5, "float", m).compute(X).centroids
-        got = d4p.kmeans_init(5, "float", m, distributed=True).compute(X if last else [])
-        assert got.centroids.dtype == np.float32
-        np.testing.assert_array_equal(got.centroids, ref, err_msg=m)
+    ref = d4p.kmeans_init(5, "float", method).compute(X).centroids
+    got = d4p.kmeans_init(5, "float", method, distributed=True).compute(X if last else [])
+    assert got.centroids.dtype == np.float32
+    np.testing.assert_array_equal(got.centroids, ref)
 
 
 @given(n=st.integers(1, 80), p=st.integers(1, 4), k=st.integers(1, 6), nranks=st.integers(1, 8),
@@ -370,15 +397,24 @@ def test_lloyd_large_enough_for_several_blocks_and_workers():
     assert_lloyd(d4p.kmeans(7, 20).compute(X, C0), X, C0, 20)
 
 
+def _two_groups_and_two_far_centroids():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(20, 2)), rng.normal(size=(20, 2)) + 10])
+    C0 = np.array([[0.0, 0.0], [10.0, 10.0], [100.0, 100.0], [200.0, -50.0]])
+    return X, C0
+
+
+@pytest.mark.parametrize("it", [1, 2, 5, 10])
+def test_empty_clusters_equal_the_reference(it):
+    X, C0 = _two_groups_and_two_far_centroids()
+    assert_lloyd(d4p.kmeans(4, it).compute(X, C0), X, C0, it)
+
+
 def test_empty_clusters_take_the_farthest_rows():
     # Two real groups; two starting centroids far away get no rows and are
     # re-seeded with the two rows farthest from their centroid, which leave
     # their old cluster (values checked against daal4py 2026.2).
-    rng = np.random.default_rng(0)
-    X = np.vstack([rng.normal(size=(20, 2)), rng.normal(size=(20, 2)) + 10])
-    C0 = np.array([[0.0, 0.0], [10.0, 10.0], [100.0, 100.0], [200.0, -50.0]])
-    for it in (1, 2, 5, 10):
-        assert_lloyd(d4p.kmeans(4, it).compute(X, C0), X, C0, it)
+    X, C0 = _two_groups_and_two_far_centroids()
     res = d4p.kmeans(4, 1).compute(X, C0)
     np.testing.assert_array_equal(res.centroids[2:], X[[23, 6]])
     np.testing.assert_allclose(res.centroids[:2], [[-0.16245194677256605, 0.16908618181941815],
@@ -416,8 +452,9 @@ def test_empty_cluster_edge_cases_match_daal4py():
     np.testing.assert_array_equal(res.centroids, [[-0.5, 0], [3, 0], [3, 0]])
 
 
+@pytest.mark.parametrize("max_iter", [1, 3, 300])
 @pytest.mark.parametrize("dataset", ["blobs", "iris", "digits"])
-def test_agrees_with_scikit_learn_lloyd(dataset):
+def test_agrees_with_scikit_learn_lloyd(dataset, max_iter):
     sklearn = pytest.importorskip("sklearn")
     from sklearn.cluster import KMeans
     from sklearn import datasets
@@ -435,15 +472,14 @@ def test_agrees_with_scikit_learn_lloyd(dataset):
     # from two centroids scikit-learn's expanded formula picks either (d4p, like
     # oneDAL, the lower index; see test_exact_ties_go_to_the_lower_cluster).
     C0 = d4p.kmeans_init(k, method="plusPlusDense", seed=2).compute(X).centroids
-    for max_iter in (1, 3, 300):
-        # tol=0: scikit-learn stops when the labels stop changing, which is the
-        # iteration whose centroids do not move: oneDAL's rule with threshold 0.
-        sk = KMeans(k, init=C0, n_init=1, max_iter=max_iter, tol=0.0, algorithm="lloyd").fit(X)
-        res = d4p.kmeans(k, max_iter).compute(X, C0)
-        np.testing.assert_allclose(res.centroids, sk.cluster_centers_, rtol=1e-10, atol=1e-10)
-        np.testing.assert_array_equal(res.assignments.ravel(), sk.labels_)
-        np.testing.assert_allclose(res.objectiveFunction[0, 0], sk.inertia_, rtol=1e-10)
-        assert res.nIterations[0, 0] == sk.n_iter_
+    # tol=0: scikit-learn stops when the labels stop changing, which is the
+    # iteration whose centroids do not move: oneDAL's rule with threshold 0.
+    sk = KMeans(k, init=C0, n_init=1, max_iter=max_iter, tol=0.0, algorithm="lloyd").fit(X)
+    res = d4p.kmeans(k, max_iter).compute(X, C0)
+    np.testing.assert_allclose(res.centroids, sk.cluster_centers_, rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(res.assignments.ravel(), sk.labels_)
+    np.testing.assert_allclose(res.objectiveFunction[0, 0], sk.inertia_, rtol=1e-10)
+    assert res.nIterations[0, 0] == sk.n_iter_
     assert sklearn.__version__
 
 
@@ -476,18 +512,28 @@ def test_results_to_evaluate_and_assign_flag():
     assert pickle.loads(pickle.dumps(full)) == full and "nIterations" in str(full)
 
 
-def test_fptype_float_and_input_kinds():
-    sp = pytest.importorskip("scipy.sparse")
+def _sparse_blobs():
     X = blobs(400, 5, seed=2)
     X[np.abs(X) < 2] = 0.0
+    return X
+
+
+@pytest.mark.parametrize("method", ["lloydDense", "lloydCSR"])
+@pytest.mark.parametrize("kind", ["fortran", "csr", "list"])
+def test_input_kinds(kind, method):
+    sp = pytest.importorskip("scipy.sparse")
+    X = _sparse_blobs()
     C0 = X[:4]
     ref = d4p.kmeans(4, 10).compute(X, C0)
-    for other in (np.asfortranarray(X), sp.csr_matrix(X), X.tolist()):
-        for method in ("lloydDense", "lloydCSR"):
-            got = d4p.kmeans(4, 10, method=method).compute(other, C0)
-            np.testing.assert_allclose(got.centroids, ref.centroids, rtol=1e-12, atol=1e-12)
-            np.testing.assert_array_equal(got.assignments, ref.assignments)
-            assert got.nIterations == ref.nIterations
+    other = {"fortran": np.asfortranarray, "csr": sp.csr_matrix, "list": np.ndarray.tolist}[kind](X)
+    got = d4p.kmeans(4, 10, method=method).compute(other, C0)
+    np.testing.assert_allclose(got.centroids, ref.centroids, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(got.assignments, ref.assignments)
+    assert got.nIterations == ref.nIterations
+
+
+def test_fptype_float():
+    X = _sparse_blobs()
     X32 = X.astype(np.float32)
     res = d4p.kmeans(4, 10, "float").compute(X32, X32[:4])
     assert res.centroids.dtype == np.float32 and res.objectiveFunction.dtype == np.float32
@@ -516,35 +562,36 @@ def assert_same_as_batch(res, ref, rows_slice):
     np.testing.assert_array_equal(res.assignments, ref.assignments[rows_slice])
 
 
-@spmd
-def test_kmeans_distributed_equals_batch_with_assignments():
+LLOYD_CASES = [(0, 0.0), (1, 0.0), (4, 0.0), (100, 0.0), (100, 0.5)]
+
+
+@spmd_cases(LLOYD_CASES, [f"{it}it_thr{thr}".replace(".", "_") for it, thr in LLOYD_CASES])
+def test_kmeans_distributed_equals_batch_with_assignments(case):
     from spmd import row_range
 
+    max_iter, thr = case
     X = blobs(900, 4, centers=6, seed=31)
     C0 = d4p.kmeans_init(6, method="plusPlusDense", seed=2).compute(X).centroids
     rank, size = d4p.my_procid(), d4p.num_procs()
-    for max_iter, thr in ((0, 0.0), (1, 0.0), (4, 0.0), (100, 0.0), (100, 0.5)):
-        ref = d4p.kmeans(6, max_iter, accuracyThreshold=thr).compute(X, C0)
-        for weights in (None, [0] * (size - 1) + [1], [1] * size):
-            rows = local_rows(X, weights)
-            res = d4p.kmeans(6, max_iter, accuracyThreshold=thr, distributed=True).compute(rows,
-                                                                                         C0)
-            assert_same_as_batch(res, ref, slice(*row_range(len(X), rank, size, weights)))
-            assert res.assignments.shape == (len(rows), 1)
+    ref = d4p.kmeans(6, max_iter, accuracyThreshold=thr).compute(X, C0)
+    for weights in (None, [0] * (size - 1) + [1], [1] * size):
+        rows = local_rows(X, weights)
+        res = d4p.kmeans(6, max_iter, accuracyThreshold=thr, distributed=True).compute(rows, C0)
+        assert_same_as_batch(res, ref, slice(*row_range(len(X), rank, size, weights)))
+        assert res.assignments.shape == (len(rows), 1)
 
 
-@spmd
-def test_kmeans_distributed_empty_clusters_use_the_global_farthest_rows():
+@spmd_cases([1, 3], ["1it", "3it"])
+def test_kmeans_distributed_empty_clusters_use_the_global_farthest_rows(it):
     from spmd import row_range
 
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(size=(20, 2)), rng.normal(size=(20, 2)) + 10])
     C0 = np.array([[0.0, 0.0], [10.0, 10.0], [100.0, 100.0], [200.0, -50.0]])
     rank, size = d4p.my_procid(), d4p.num_procs()
-    for it in (1, 3):
-        ref = d4p.kmeans(4, it).compute(X, C0)
-        res = d4p.kmeans(4, it, distributed=True).compute(local_rows(X), C0)
-        assert_same_as_batch(res, ref, slice(*row_range(len(X), rank, size)))
+    ref = d4p.kmeans(4, it).compute(X, C0)
+    res = d4p.kmeans(4, it, distributed=True).compute(local_rows(X), C0)
+    assert_same_as_batch(res, ref, slice(*row_range(len(X), rank, size)))
 
 
 @spmd
@@ -602,18 +649,25 @@ def _raises_everywhere(exc, match, fn):
         assert isinstance(info.value, d4p.RankError)
 
 
-@spmd
-def test_more_clusters_than_rows_raises_on_every_rank():
+@spmd_cases(INIT_METHODS, INIT_METHODS)
+def test_more_clusters_than_rows_raises_on_every_rank(method):
     X = blobs(10, 2)
     rows = local_rows(X)
-    for m in INIT_METHODS:
-        _raises_everywhere(ValueError, r"nClusters=11 exceeds the total number of rows \(10\)",
-                           lambda: d4p.kmeans_init(11, method=m, distributed=True).compute(rows))
+    _raises_everywhere(ValueError, r"nClusters=11 exceeds the total number of rows \(10\)",
+                       lambda: d4p.kmeans_init(11, method=method, distributed=True).compute(rows))
+    # exactly enough rows in total is fine, whatever each rank holds
+    assert d4p.kmeans_init(10, method=method, distributed=True).compute(
+        rows).centroids.shape == (10, 2)
+
+
+@spmd
+def test_kmeans_more_clusters_than_rows_raises_on_every_rank():
+    X = blobs(10, 2)
+    rows = local_rows(X)
     _raises_everywhere(ValueError, "exceeds the total number of rows",
                        lambda: d4p.kmeans(11, 2, distributed=True).compute(rows, blobs(11, 2)))
-    # exactly enough rows in total is fine, whatever each rank holds
-    assert d4p.kmeans_init(10, method="plusPlusDense", distributed=True).compute(
-        rows).centroids.shape == (10, 2)
+    _raises_everywhere(ValueError, r"nClusters=2 exceeds the total number of rows \(0\)",
+                       lambda: d4p.kmeans(2, 2, distributed=True).compute(X[:0], X[:2]))
 
 
 @spmd
@@ -628,7 +682,7 @@ def test_bad_centroids_raise_on_every_rank():
         _raises_everywhere(ValueError, "inputCentroids has 2 columns but the data has 3",
                            lambda: d4p.kmeans(4, 2, distributed=True).compute(
                                rows, _on_last(good[:, :2], good)))
-        _raises_everywhere(ValueError, "differ from rank 0",
+        _raises_everywhere(ValueError, r"inputCentroids .*digest",
                            lambda: d4p.kmeans(4, 2, distributed=True).compute(
                                rows, _on_last(good + 1e-9, good)))
     else:
@@ -648,21 +702,113 @@ def test_bad_centroids_raise_on_every_rank():
     assert d4p.kmeans(4, 2, distributed=True).compute(rows, good).centroids.shape == (4, 3)
 
 
-@spmd
-def test_bad_data_on_one_rank_raises_on_every_rank():
+def _infinite_on_last():
     good = blobs(30, 2)
     bad = good.copy()
     bad[3, 1] = np.inf
-    makes = [lambda: d4p.kmeans(3, 2, distributed=True).compute(_on_last(bad, good), good[:3])]
-    for m in INIT_METHODS:  # k-means++ and k-means|| check in their first pass
-        for k in (1, 3):
-            makes.append(lambda m=m, k=k: d4p.kmeans_init(k, method=m, distributed=True)
-                         .compute(_on_last(bad, good)))
-    for make in makes:
-        _raises_everywhere(ValueError, "inf at row 3, column 1", make)
+    return _on_last(bad, good), good
+
+
+#: (algorithm, method, k): k-means++ and k-means|| check in their first pass
+BAD_DATA_CASES = [("kmeans", "lloydDense", 3)] + [
+    ("kmeans_init", m, k) for m in INIT_METHODS for k in (1, 3)]
+
+
+@spmd_cases(BAD_DATA_CASES, [f"{a}_{m}_{k}" for a, m, k in BAD_DATA_CASES])
+def test_bad_data_on_one_rank_raises_on_every_rank(case):
+    algo, method, k = case
+    data, good = _infinite_on_last()
+    if algo == "kmeans":
+        run = lambda: d4p.kmeans(k, 2, method=method, distributed=True).compute(data, good[:k])
+    else:
+        run = lambda: d4p.kmeans_init(k, method=method, distributed=True).compute(data)
+    _raises_everywhere(ValueError, "inf at row 3, column 1", run)
+
+
+@spmd
+def test_assume_finite_skips_the_scan_and_columns_must_agree():
+    _, good = _infinite_on_last()
     with d4p.config_context(assume_finite=True):  # then nothing scans for it
         d4p.kmeans_init(3, method="plusPlusDense", distributed=True).compute(good)
     if d4p.num_procs() > 1:
         _raises_everywhere(ValueError, "has 3 columns but the other ranks have 2",
                            lambda: d4p.kmeans_init(2, distributed=True).compute(
                                _on_last(np.ones((4, 3)), good)))
+
+
+# ---- ranks that disagree on a parameter ------------------------------------------------------
+
+
+#: (parameter, constructor for the other ranks, constructor for the last rank)
+MISMATCH_INIT = [
+    ("nClusters", dict(nClusters=3), dict(nClusters=4)),
+    ("method", dict(nClusters=3), dict(nClusters=3, method="randomDense")),
+    ("nTrials", dict(nClusters=3, method="plusPlusDense"),
+     dict(nClusters=3, method="plusPlusDense", nTrials=2)),
+    ("oversamplingFactor", dict(nClusters=3, method="parallelPlusDense"),
+     dict(nClusters=3, method="parallelPlusDense", oversamplingFactor=2.0)),
+    ("nRounds", dict(nClusters=3, method="parallelPlusDense"),
+     dict(nClusters=3, method="parallelPlusDense", nRounds=2)),
+    ("seed", dict(nClusters=3, method="randomDense", seed=5),
+     dict(nClusters=3, method="randomDense", engine=d4p.engines_mcg59(seed=6))),
+]
+
+
+@spmd_cases(MISMATCH_INIT, [c[0] for c in MISMATCH_INIT], ranks=(2, 3, 4, 7))
+def test_kmeans_init_parameter_differs_on_one_rank(case):
+    # kmeans_init(3) on all ranks but kmeans_init(4) on the last: every rank raises
+    # (daal4py and d4p before the protocol: hangs under MPI).
+    name, params, last = case
+    X = local_rows(blobs(60, 2))
+    size = d4p.num_procs()
+    others = "rank 0" if size == 2 else "ranks " + ", ".join(map(str, range(size - 1)))
+    _raises_everywhere(ValueError, rf"{name} is .* on {others} and .* on rank {size - 1}",
+                       lambda: d4p.kmeans_init(**_on_last(last, params), distributed=True)
+                       .compute(X))
+
+
+@spmd
+def test_kmeans_init_agrees_on_what_changes_the_centroids_only():
+    X = blobs(60, 2)
+    rows = local_rows(X)
+    ref = d4p.kmeans_init(3, method="randomDense", seed=5).compute(X).centroids
+    # engine or seed=: the same draws; nRounds does not matter to randomDense; fptype
+    # only sets this rank's dtype
+    mine = _on_last(dict(engine=d4p.engines_philox4x32x10(seed=5), nRounds=2, fptype="float"),
+                    dict(seed=5))
+    got = d4p.kmeans_init(3, method="randomDense", distributed=True, **mine).compute(rows)
+    np.testing.assert_array_equal(got.centroids, ref.astype(got.centroids.dtype))
+
+
+MISMATCH_LLOYD = [
+    ("nClusters", dict(nClusters=3), dict(nClusters=4)),
+    ("maxIterations", {}, dict(maxIterations=4)),
+    ("fptype", {}, dict(fptype="float")),
+    ("method", {}, dict(method="lloydCSR")),
+    ("accuracyThreshold", {}, dict(accuracyThreshold=0.5)),
+    ("gamma", {}, dict(gamma=2.0)),
+    ("resultsToEvaluate", {}, dict(resultsToEvaluate="computeCentroids")),
+    ("assignFlag", {}, dict(assignFlag=True)),
+]
+
+
+@spmd_cases(MISMATCH_LLOYD, [c[0] for c in MISMATCH_LLOYD], ranks=(2, 3, 4, 7))
+def test_kmeans_parameter_differs_on_one_rank(case):
+    name, params, last = case
+    X = blobs(60, 2)
+    params = {"nClusters": 3, "maxIterations": 3, **_on_last(last, params)}
+    C0 = X[:params["nClusters"]]
+    _raises_everywhere(ValueError, rf"{name} is .* on rank",
+                       lambda: d4p.kmeans(**params, distributed=True).compute(local_rows(X), C0))
+
+
+@spmd(ranks=(2, 3, 4, 7))
+def test_kmeans_centroids_of_rank_zero_need_the_data_columns():
+    # Rank 0 holds no rows (a table of no shape) and centroids of 2 columns; the
+    # others pass None: the agreed centroids do not fit the data on any rank.
+    X = blobs(40, 3)
+    rank = d4p.my_procid()
+    data = [] if rank == 0 else local_rows(X)
+    C0 = X[:4, :2] if rank == 0 else None
+    _raises_everywhere(ValueError, "inputCentroids has 2 columns but the data has 3",
+                       lambda: d4p.kmeans(4, 2, distributed=True).compute(data, C0))

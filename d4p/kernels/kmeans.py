@@ -27,7 +27,7 @@ Exact sums
 Distances for the initialisation are ``sum_f (x_f - c_f)**2`` from the
 differences (:func:`sqdist_row`): exactly zero for a row equal to a centre, and
 bit-for-bit the same for a row wherever it sits, so on any split.  Lloyd's iterations use BLAS for ``x . c`` on row blocks (see
-d4p/clustering.py) and these kernels only for what follows the product: the
+d4p/lloyd.py) and these kernels only for what follows the product: the
 nearest centre, the per-cluster sums and counts.
 
 Rows per chunk depend only on the column count, never on the thread count, so
@@ -265,7 +265,7 @@ def init_pass_serial(X, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, 
     3. one exponential race per key in ``keys`` on the updated weights.
 
     Returns per chunk: the races' best keys and local indices, the partials and
-    their counts.  Combine the chunks in order (see clustering.py).  ``copy_rows``
+    their counts.  Combine the chunks in order (see d4p/seeding.py).  ``copy_rows``
     must be True unless ``X`` is C-ordered float64.
     """
     best_key, best_idx, parts, nparts = _init_tables(mind.shape[0], rows, keys.shape[0])
@@ -441,6 +441,8 @@ def _potential_tables(n, rows, nt):
 
 @njit(cache=True, nogil=True)
 def potentials_serial(X, T, mind, row_w, rows, copy_rows):
+    """Per chunk and trial t, the exact-sum partials (and their counts) of
+    ``sum_i row_w[i] * min(mind[i], |X[i] - T[t]|^2)``."""
     parts, nparts = _potential_tables(mind.shape[0], rows, T.shape[0])
     for c in range(nparts.shape[0]):
         _potential_chunk(X, c, rows, T, mind, row_w, parts, nparts, copy_rows)
@@ -449,23 +451,25 @@ def potentials_serial(X, T, mind, row_w, rows, copy_rows):
 
 @njit(cache=True, nogil=True, parallel=True)
 def potentials_parallel(X, T, mind, row_w, rows, copy_rows):
+    """As :func:`potentials_serial`, with the chunks spread over Numba's threads."""
     parts, nparts = _potential_tables(mind.shape[0], rows, T.shape[0])
     for c in prange(nparts.shape[0]):
         _potential_chunk(X, c, rows, T, mind, row_w, parts, nparts, copy_rows)
     return parts, nparts
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def bernoulli_select(mind, key, g0, ell, phi, out):
+@njit(cache=True, nogil=True)
+def bernoulli_select_serial(mind, key, g0, ell, phi, out):
     """``out[i] = 1`` where ``uniform(key, g0+i) * phi < ell * mind[i]`` (k-means‖:
     each row is drawn with probability ``min(1, ell * mind[i] / phi)``)."""
-    for i in prange(mind.shape[0]):
+    for i in range(mind.shape[0]):
         out[i] = 1 if uniform(key, g0 + i) * phi < ell * mind[i] else 0
 
 
-@njit(cache=True, nogil=True)
-def bernoulli_select_serial(mind, key, g0, ell, phi, out):
-    for i in range(mind.shape[0]):
+@njit(cache=True, nogil=True, parallel=True)
+def bernoulli_select(mind, key, g0, ell, phi, out):
+    """As :func:`bernoulli_select_serial`, with the rows spread over Numba's threads."""
+    for i in prange(mind.shape[0]):
         out[i] = 1 if uniform(key, g0 + i) * phi < ell * mind[i] else 0
 
 

@@ -1,0 +1,198 @@
+"""Lloyd's iterations of ``kmeans`` over the ranks' rows (oneDAL's batch semantics).
+
+Batch and distributed alike: assign, recompute the means, re-seed empty clusters
+with the farthest rows (one global rule), stop when the summed squared centroid
+shift is at most the threshold (that iteration counts) or after the maximum
+number of iterations; the objective and the assignments refer to the final
+centroids.  Per iteration only the k×p sums and the k counts cross the wire.
+"""
+import numpy as np
+
+from . import _parallel
+from ._inputs import is_sparse
+from .global_rows import exact_sum
+from .kernels import kmeans as kk
+from .work_queue import run_in_turn
+
+class LloydPass:
+    """Blocked passes over this rank's rows against k centroids.
+
+    Each block of rows is centred on ``origin`` into a buffer that stays in
+    cache, multiplied with the centroids by BLAS (``C @ block.T``), and handed to
+    a Numba kernel for the nearest centroid and the per-cluster sums.  Blocks are
+    grouped; each group accumulates its own partial sums and the groups are added
+    in order, so the result does not depend on how many threads ran them.
+    """
+
+    BLOCK_BYTES = 2 << 20
+    GROUP_BYTES = 16 << 20
+    MAX_GROUPS = 64
+
+    def __init__(self, X, p, k, origin, dtype):
+        self.X = X
+        self.n = X.shape[0]
+        self.p = p
+        self.k = k
+        self.sparse = is_sparse(X)
+        self.dtype = dtype
+        self.origin = np.ascontiguousarray(origin, dtype=np.float64)
+        self.B = int(min(8192, max(64, self.BLOCK_BYTES // (8 * (p + k)))))
+        nblocks = -(-self.n // self.B)
+        ngroups = max(1, min(nblocks, self.MAX_GROUPS,
+                             self.GROUP_BYTES // max(1, 8 * k * (p + 1))))
+        per = -(-nblocks // ngroups) if nblocks else 0
+        self.groups = [(g * per * self.B, min(self.n, (g + 1) * per * self.B))
+                       for g in range(ngroups) if g * per * self.B < self.n]
+        self.nparts = max(1, min(_parallel.thread_parts(self.n, self.B), len(self.groups)))
+
+    # -- workers --------------------------------------------------------------------------
+    def _buffers(self):
+        B = self.B
+        return (np.empty((B, self.p), dtype=self.dtype), np.empty(self.k * B, dtype=self.dtype),
+                np.empty(B, dtype=self.dtype), np.empty(B, dtype=np.int64))
+
+    def _blocks(self, lo, hi, bufs, Cc, cn, on_block):
+        buf, gflat, best, arg = bufs
+        for b_lo in range(lo, hi, self.B):
+            b_hi = min(hi, b_lo + self.B)
+            nb = b_hi - b_lo
+            if self.sparse:
+                kk.center_dense_block(self.X[b_lo:b_hi].toarray(), self.origin, buf)
+            else:
+                kk.center_block(self.X, b_lo, b_hi, self.origin, buf)
+            GT = gflat[:self.k * nb].reshape(self.k, nb)
+            np.matmul(Cc, buf[:nb].T, out=GT)
+            on_block(b_lo, b_hi, buf[:nb], GT, cn, best, arg)
+
+    def _run(self, Cc, work):
+        """Run ``work(group index, lo, hi, bufs, Cc, cn)`` over all groups, on
+        ``nparts`` threads taking groups in turn.  Call inside
+        :func:`single_threaded_blas` (the parallelism is over blocks; a
+        multi-threaded GEMM on a block this small only adds synchronisation)."""
+        Cc = np.ascontiguousarray(Cc, dtype=self.dtype)
+        C64 = Cc.astype(np.float64)
+        cn = np.einsum("ij,ij->i", C64, C64).astype(self.dtype)
+        groups = self.groups
+        run_in_turn(self.nparts, len(groups), self._buffers,
+                    lambda g, bufs: work(g, *groups[g], bufs, Cc, cn))
+
+    # -- the passes ------------------------------------------------------------------------
+    def accumulate(self, Cc):
+        """Per-cluster sums of the centred rows (k, p) and counts (k,)."""
+        G = len(self.groups)
+        sums = np.zeros((G, self.k, self.p))
+        counts = np.zeros((G, self.k), dtype=np.int64)
+
+        def work(g, lo, hi, bufs, Cc, cn):
+            s, c = sums[g], counts[g]
+            self._blocks(lo, hi, bufs, Cc, cn,
+                         lambda b_lo, b_hi, blk, GT, cn, best, arg:
+                         kk.assign_accumulate(blk, GT, cn, s, c, best, arg))
+
+        self._run(Cc, work)
+        return sums.sum(axis=0) if G else np.zeros((self.k, self.p)), counts.sum(axis=0)
+
+    def final(self, Cc):
+        """Nearest centroid (n,) int32 and exact squared distance (n,) of every row."""
+        labels = np.empty(self.n, dtype=np.int32)
+        dist = np.empty(self.n)
+        Cc64 = np.ascontiguousarray(Cc, dtype=np.float64)
+
+        def work(g, lo, hi, bufs, Cc, cn):
+            self._blocks(lo, hi, bufs, Cc, cn,
+                         lambda b_lo, b_hi, blk, GT, cn, best, arg:
+                         kk.assign_final(blk, GT, cn, Cc64, labels[b_lo:b_hi],
+                                         dist[b_lo:b_hi], best, arg))
+
+        self._run(Cc, work)
+        return labels, dist
+
+
+def single_threaded_blas():
+    """BLAS on one thread for a whole ``kmeans.compute`` (set once, not per pass)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _farthest(comm, rows, dist, labels, count):
+    """The ``count`` rows farthest from their centroid over all ranks, by
+    (distance descending, global index ascending): (distances, labels, rows)."""
+    n = dist.shape[0]
+    if n > count:
+        threshold = np.partition(dist, n - count)[n - count]
+        idx = np.flatnonzero(dist >= threshold)
+    else:
+        idx = np.arange(n)
+    idx = idx[np.lexsort((idx, -dist[idx]))][:count]
+    gathered = comm.allgather((dist[idx], idx + rows.g0, labels[idx], rows.take(idx)))
+    d, g, lab, v = (np.concatenate([x[i] for x in gathered]) for i in range(4))
+    order = np.lexsort((g, -d))[:count]
+    return d[order], lab[order], v[order]
+
+
+def compute_dtype(dtype, X):
+    """The dtype of the block products: float32 only for fptype 'float' on dense
+    float32 data (sums are float64 either way)."""
+    return np.float32 if (dtype == np.float32 and not is_sparse(X)
+                          and X.dtype == np.float32) else np.float64
+
+
+def lloyd(comm, rows, C, max_iterations, threshold, dtype, need_final):
+    """Lloyd's iterations from the centroids ``C`` (k, p), the same on every rank.
+
+    Returns (centroids, iterations run, this rank's labels or None, objective or
+    None); labels and objective, at the final centroids, when ``need_final``.
+    Call inside :func:`single_threaded_blas`.
+    """
+    X = rows.X
+    k, p = C.shape
+    origin = C.mean(axis=0)
+    passes = LloydPass(X, rows.p, k, origin, compute_dtype(dtype, X))
+    iterations = 0
+    for iterations in range(1, max_iterations + 1):
+        Cc = C - origin
+        sums, counts = passes.accumulate(Cc)
+        packed = comm.allreduce(np.concatenate([sums.ravel(), counts.astype(np.float64)]),
+                                "sum")
+        sums, counts = packed[:k * p].reshape(k, p), packed[k * p:]
+        C_next = new_centroids(comm, rows, passes, C, Cc, origin, sums, counts)
+        shift = float(((C_next - C) ** 2).sum())
+        C = C_next
+        if shift <= threshold:
+            break
+    labels, objective = None, None
+    if need_final:
+        labels, dist = passes.final(C - origin)
+        objective = exact_sum(comm, kk.exact_sum_partials(dist))
+    return C, iterations, labels, objective
+
+
+def new_centroids(comm, rows, passes, C, Cc, origin, sums, counts):
+    """Means of the clusters, with oneDAL's (and scikit-learn's) rule for empty ones.
+
+    The rows farthest from their centroid (distance descending, global index
+    ascending) move to the empty clusters, in cluster order, and leave their old
+    cluster; a cluster left without rows takes the centre of the largest
+    cluster (the first on ties); nothing moves when every row sits on its
+    centroid.  ``sums`` and ``counts`` are global; the candidates are gathered
+    from every rank, so every rank applies the same moves.
+    """
+    new = C.copy()
+    moved = {}
+    empty = np.flatnonzero(counts == 0)
+    if empty.size:
+        labels, dist = passes.final(Cc)
+        d, lab, vals = _farthest(comm, rows, dist, labels, empty.size)
+        if d.size and d[0] > 0:
+            for j, old, x in zip(empty, lab, vals):
+                sums[old] -= x - origin
+                counts[old] -= 1
+                counts[j] = 1
+                moved[j] = x
+    full = counts > 0
+    new[full] = origin + sums[full] / counts[full, None]
+    for j, x in moved.items():
+        new[j] = x
+    new[~full] = new[int(np.argmax(counts))]
+    return new

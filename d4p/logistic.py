@@ -1,0 +1,646 @@
+"""Logistic regression (binary and multinomial): training to the exact optimum, and prediction.
+
+``logistic_regression_training`` minimises daal4py's documented objective
+
+    F(β) = (1/n) Σ_i loss_i(β) + penaltyL1·‖W‖₁ + penaltyL2·‖W‖₂²
+
+(sigmoid log-loss for two classes, softmax cross-entropy for more; ``W`` is β
+without the intercept column, which is never penalised) with a Newton method
+whose every decision is made from globally reduced statistics:
+
+* each iteration, every rank reduces its rows to the loss, the gradient
+  (K·q values, q = p + intercept) and the Hessian ((K·q)² values) at the current
+  β, one pass of BLAS products over blocks of rows; one ``tree_reduce`` sums them
+  in a fixed order, so every rank holds the same bits;
+* the step is computed identically on every rank: a Cholesky / eigen solve of the
+  Newton system (for K > 2 classes restricted to coefficients summing to zero over
+  the classes, the minimum-norm representative of the softmax's invariance), or,
+  with ``penaltyL1 > 0``, the proximal Newton step (coordinate descent on the
+  quadratic model plus the L1 term, :func:`d4p.kernels.logistic.l1_newton_step`);
+* a backtracking (Armijo) line search on F, one scalar reduction per trial;
+  the full step's trial point also yields the next gradient and Hessian, so an
+  accepted full step costs one reduction.
+
+So batch and any number of ranks (empty ranks included) take the same steps
+and stop after the same number of iterations, at the optimum to floating-point
+accuracy.  With only ``penaltyL2 = λ`` the optimum is scikit-learn's
+``LogisticRegression(C=1 / (2·λ·n))``.
+
+The training rows stay on their ranks (the objective is not a one-pass
+statistic), so the class cannot stream.  Prediction needs no communication.
+"""
+import numbers
+import warnings
+
+import numpy as np
+
+from . import _parallel
+from ._algorithm import as_fptype, check_bool, check_fptype, check_method, parse_flags
+from ._inputs import as_table, check_finite, check_table, columns_of, is_sparse
+from ._protocol import Agreement, Algorithm, Part
+from ._results import Result
+from .kernels import logistic as lk
+from .naive_bayes import classifier_prediction_result
+
+METHODS = ("defaultDense",)
+RESULTS = ("computeClassLabels", "computeClassProbabilities", "computeClassLogProbabilities")
+
+#: Bytes of float64 per block of rows in the Newton passes and in prediction.
+_BLOCK_BYTES = 1 << 20
+#: Armijo's sufficient-decrease constant and the largest number of halvings.
+_ARMIJO = 1e-4
+_MAX_HALVINGS = 40
+#: F is a sum of n rounded terms: a trial within this many ulps of F counts as
+#: no increase (near the optimum the decrease itself is at rounding level).
+_NOISE_ULPS = 64
+
+
+class ConvergenceWarning(UserWarning):
+    """The solver stopped before reaching the optimum (no finite optimum, or
+    ``maxIterations`` reached); the model holds the last iterate."""
+
+
+# ---- results ------------------------------------------------------------------------
+
+
+class logistic_regression_model(Result):
+    """A trained logistic regression model (the same on every rank).
+
+    Attributes
+    ----------
+    Beta : ndarray (1, p + 1) for two classes, (nClasses, p + 1) otherwise
+        Column 0 is the intercept (exactly 0 when ``InterceptFlag`` is False);
+        column ``j`` the coefficient of feature ``j - 1``.  With two classes the
+        row gives the log-odds of class 1; with more, row ``c`` gives the softmax
+        score of class ``c``.
+    NumberOfBetas : int
+        ``p + 1``.
+    NumberOfFeatures, NFeatures : int
+        ``p``.
+    InterceptFlag : bool
+        Whether an intercept was fitted.
+    """
+
+    _fields = ("Beta", "NumberOfBetas", "NumberOfFeatures", "NFeatures", "InterceptFlag")
+
+
+class logistic_regression_training_result(Result):
+    """``model`` (:class:`logistic_regression_model`) and ``nIterations``, the
+    number of Newton iterations (the same on every rank and for every split)."""
+
+    _fields = ("model", "nIterations")
+
+
+# ---- parameters ----------------------------------------------------------------------
+
+
+def _check_n_classes(algo, n_classes):
+    if isinstance(n_classes, (bool, np.bool_)) or not isinstance(n_classes, numbers.Integral):
+        raise TypeError(f"{algo}: nClasses must be an integer, got {n_classes!r}")
+    if n_classes < 2:
+        raise ValueError(f"{algo}: nClasses must be at least 2, got {n_classes}")
+    return int(n_classes)
+
+
+def _check_penalty(algo, name, value):
+    """A finite, non-negative float; NaN (daal4py's "not set") means 0."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{algo}: {name} must be a number, got {value!r}")
+    value = float(value)
+    if np.isnan(value):
+        return 0.0
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{algo}: {name} must be finite and non-negative, got {value}")
+    return value
+
+
+def _check_positive(algo, name, value, integer=False):
+    kinds = numbers.Integral if integer else numbers.Real
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, kinds):
+        raise TypeError(f"{algo}: {name} must be {'an integer' if integer else 'a number'}, "
+                        f"got {value!r}")
+    if not value > 0 or not np.isfinite(value):
+        raise ValueError(f"{algo}: {name} must be positive, got {value}")
+    return int(value) if integer else float(value)
+
+
+# ---- the local data and the Newton passes ---------------------------------------------
+
+
+def _local_data(data, labels, n_classes):
+    """Validate one rank's rows: ``(X, y)`` with ``y`` int32 class indices and the
+    class counts.  Raises ValueError naming the first bad value."""
+    X = check_table(data, "data")
+    n = X.shape[0]
+    Y = as_table(labels, "labels", allow_sparse=False)
+    if Y.shape == (0, 0):
+        Y = np.empty((0, 1))
+    if Y.shape[0] != n:
+        raise ValueError(f"labels has {Y.shape[0]} rows but data has {n}; they must describe "
+                         "the same rows")
+    if Y.shape[1] != 1:
+        raise ValueError(f"labels must be 1-D or of shape (n, 1), got shape {Y.shape}")
+    if n and X.shape[1] == 0:
+        raise ValueError("data has no columns")
+    y = Y[:, 0]
+    with np.errstate(invalid="ignore"):
+        bad = ~((y >= 0) & (y <= n_classes - 1) & (y == np.floor(y)))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"labels[{i}] = {y[i]} is not a class index: labels must be integers "
+                         f"from 0 to nClasses - 1 = {n_classes - 1}")
+    y = y.astype(np.int32)
+    return X, y, np.bincount(y, minlength=n_classes).astype(np.float64)
+
+
+class _Problem:
+    """The objective on this rank's rows: the passes that evaluate it.
+
+    Parameters are the flat vector θ: for each score row ``k`` (one for two
+    classes, K otherwise) its intercept (when fitted) then its p coefficients.
+    """
+
+    def __init__(self, X, y, n_classes, intercept, comm, total_rows, l1, l2):
+        self.X, self.y = X, y
+        self.n, self.p = X.shape
+        self.rows = 1 if n_classes == 2 else n_classes  # score rows
+        self.intercept = intercept
+        self.q = self.p + int(intercept)
+        self.m = self.rows * self.q
+        self.comm, self.N = comm, float(total_rows)
+        self.l1, self.l2 = l1, l2
+        penalised = np.ones((self.rows, self.q), dtype=bool)
+        if intercept:
+            penalised[:, 0] = False
+        self.penalised = penalised.reshape(-1)
+        self.block = max(64, _BLOCK_BYTES // (8 * max(self.p, self.rows, 1)))
+        # Pairs (k, l), k <= l, of the Hessian's blocks of score rows.
+        self.pairs = [(k, l) for k in range(self.rows) for l in range(k, self.rows)]
+
+    # -- θ <-> (W, b) --
+
+    def split(self, theta):
+        T = theta.reshape(self.rows, self.q)
+        if self.intercept:
+            return np.ascontiguousarray(T[:, 1:]), T[:, 0].copy()
+        return np.ascontiguousarray(T), np.zeros(self.rows)
+
+    def penalty(self, theta):
+        w = theta[self.penalised]
+        return self.l1 * np.abs(w).sum() + self.l2 * (w @ w)
+
+    # -- the reductions (collective) --
+
+    def _reduce(self, local):
+        if self.comm.size > 1:
+            return self.comm.tree_reduce(local, np.add)
+        return local
+
+    def full(self, theta, where):
+        """F, the number of rows not on their class's side, ∇F and ∇²F at θ."""
+        with Agreement(self.comm, where):
+            local = self._local_sums(theta, hessian=True)
+        total = self._reduce(local)
+        m = self.m
+        loss, bad = total[0], int(round(total[1]))
+        g = total[2:2 + m] / self.N
+        H = total[2 + m:].reshape(m, m) / self.N
+        H = (H + H.T) / 2
+        pen = self.penalised
+        g[pen] += 2 * self.l2 * theta[pen]
+        H[np.flatnonzero(pen), np.flatnonzero(pen)] += 2 * self.l2
+        return loss / self.N + self.penalty(theta), bad, g, H
+
+    def value(self, theta, where):
+        """F at θ (one scalar reduction)."""
+        with Agreement(self.comm, where):
+            local = self._local_sums(theta, hessian=False)
+        return self._reduce(local)[0] / self.N + self.penalty(theta)
+
+    # -- this rank's sums --
+
+    def _local_sums(self, theta, hessian):
+        size = 2 + self.m + self.m * self.m if hessian else 1
+        if self.n == 0:
+            return np.zeros(size)
+        W, b = self.split(theta)
+        nparts = _parallel.thread_parts(self.n, self.block)
+        if nparts == 1:
+            return self._sums(0, self.n, W, b, hessian, size)
+        bounds = np.linspace(0, self.n, nparts + 1).astype(int)
+        parts = _parallel.map_threads(
+            lambda k: self._sums(bounds[k], bounds[k + 1], W, b, hessian, size), nparts)
+        total = parts[0]
+        for part in parts[1:]:
+            total = total + part
+        return total
+
+    def _sums(self, start, stop, W, b, hessian, size):
+        out = np.zeros(size)
+        m, q, K = self.m, self.q, self.rows
+        if hessian:
+            grad = out[2:2 + m].reshape(K, q)
+            H = out[2 + m:].reshape(K, q, K, q)
+        for lo in range(start, stop, self.block):
+            hi = min(lo + self.block, stop)
+            Xb = self.X[lo:hi]
+            Xb = Xb.toarray() if is_sparse(Xb) else Xb
+            Xb = np.asarray(Xb, dtype=np.float64)  # a block-sized copy of float32 only
+            y = self.y[lo:hi]
+            Z = Xb @ W.T
+            Z += b
+            if not hessian:
+                out[0] += lk.binary_loss(Z[:, 0], y) if K == 1 else lk.softmax_loss(Z, y)
+                continue
+            if K == 1:
+                r, w = np.empty(hi - lo), np.empty(hi - lo)
+                loss, bad = lk.binary_terms(np.ascontiguousarray(Z[:, 0]), y, r, w)
+                R = r.reshape(-1, 1)
+                A = w.reshape(-1, 1)  # Hessian weights per pair (one pair)
+            else:
+                P = np.empty_like(Z)
+                loss, bad = lk.softmax_terms(Z, y, P)
+                R = Z  # P - onehot
+                A = np.empty((hi - lo, len(self.pairs)))
+                for j, (k, l) in enumerate(self.pairs):
+                    A[:, j] = P[:, k] * (1.0 - P[:, k]) if k == l else -P[:, k] * P[:, l]
+            out[0] += loss
+            out[1] += bad
+            off = int(self.intercept)
+            grad[:, off:] += R.T @ Xb
+            if off:
+                grad[:, 0] += R.sum(axis=0)
+                XA = Xb.T @ A  # (p, pairs): the intercept borders of the Hessian
+                SA = A.sum(axis=0)
+            for j, (k, l) in enumerate(self.pairs):
+                a = A[:, j]
+                S = Xb * np.sqrt(np.abs(a))[:, None]
+                G = S.T @ S  # BLAS syrk
+                if k != l:
+                    G = -G  # the off-diagonal weights -P_k P_l are <= 0
+                H[k, off:, l, off:] += G
+                if off:
+                    H[k, 0, l, 0] += SA[j]
+                    H[k, 0, l, 1:] += XA[:, j]
+                    H[k, 1:, l, 0] += XA[:, j]
+        if hessian:
+            for k, l in self.pairs:
+                if k != l:
+                    H[l, :, k, :] = H[k, :, l, :].T
+        return out
+
+
+# ---- the solver (the same on every rank) ----------------------------------------------
+
+
+def _zero_sum_basis(K):
+    """Orthonormal basis (K, K - 1) of the vectors summing to zero."""
+    # The Householder reflection taking e_1 to ±1/√K: its other columns.
+    v = np.ones(K) / np.sqrt(K)
+    u = v.copy()
+    u[0] += 1.0 if v[0] >= 0 else -1.0
+    Hh = np.eye(K) - 2.0 * np.outer(u, u) / (u @ u)
+    return Hh[:, 1:]
+
+
+def _solve_newton(H, g):
+    """``d`` solving ``H d = -g``: Cholesky of the equilibrated system, or the
+    minimum-norm solution by an eigen-decomposition when H is singular."""
+    diag = np.diagonal(H).copy()
+    s = np.where(diag > 0, 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0)), 1.0)
+    Hs = H * s[:, None] * s[None, :]
+    try:
+        L = np.linalg.cholesky(Hs)
+        w = np.linalg.eigvalsh(Hs)
+        if w[0] > 1e-12 * w[-1]:
+            return -s * np.linalg.solve(L.T, np.linalg.solve(L, s * g))
+    except np.linalg.LinAlgError:
+        pass
+    w, V = np.linalg.eigh(H)
+    keep = w > 1e-13 * max(w[-1], 0.0)
+    return -V[:, keep] @ ((V[:, keep].T @ g) / w[keep])
+
+
+class _Newton:
+    """The iteration: identical on every rank, from reduced values only."""
+
+    def __init__(self, problem, tol, max_iterations, where):
+        self.pb = problem
+        self.tol, self.max_iterations, self.where = tol, max_iterations, where
+        pb = problem
+        # For K > 2 classes without L1 the softmax is invariant to adding one vector
+        # to every class's coefficients (and always to the unpenalised intercepts):
+        # iterate in the subspace of coefficients summing to zero over the classes.
+        self.T = None
+        if pb.rows > 1 and pb.l1 == 0:
+            self.T = np.kron(_zero_sum_basis(pb.rows), np.eye(pb.q))
+        self.lam = np.where(pb.penalised, pb.l1, 0.0)
+
+    def step(self, theta, g, H):
+        """The search direction and the model decrease Δ < 0 it predicts."""
+        if self.pb.l1 > 0:
+            tol = 1e-3 * self.tol * max(1.0, np.abs(theta).max())
+            d, _ = lk.l1_newton_step(H, g, theta, self.lam, tol, 100000)
+            l1 = self.pb.l1
+            pen = self.pb.penalised
+            delta = g @ d + l1 * (np.abs(theta[pen] + d[pen]).sum() - np.abs(theta[pen]).sum())
+            return d, delta
+        if self.T is not None:
+            d = self.T @ _solve_newton(self.T.T @ H @ self.T, self.T.T @ g)
+        else:
+            d = _solve_newton(H, g)
+        return d, g @ d
+
+    def run(self):
+        pb = self.pb
+        theta = np.zeros(pb.m)
+        F, bad, g, H = pb.full(theta, self.where)
+        unpenalised = pb.l1 == 0 and pb.l2 == 0
+        for it in range(self.max_iterations):
+            if unpenalised and bad == 0:
+                warnings.warn(
+                    f"{self.where}: the classes are separable by a hyperplane (β of iteration "
+                    f"{it} puts every row strictly on its class's side), so without a penalty "
+                    "there is no finite optimum; returning that β.  Set penaltyL2 > 0 for a "
+                    "unique, finite model", ConvergenceWarning, stacklevel=6)
+                return theta, it
+            d, delta = self.step(theta, g, H)
+            dmax = np.abs(d).max() if d.size else 0.0
+            if dmax <= self.tol * max(np.abs(theta + d).max(), 1e-300):
+                return theta + d, it + 1
+            if not delta < 0:
+                return theta, it  # stationary to rounding: no descent direction left
+            noise = _NOISE_ULPS * np.finfo(np.float64).eps * abs(F)
+            trial = pb.full(theta + d, self.where)
+            if trial[0] <= F + _ARMIJO * delta + noise:
+                theta = theta + d
+                F, bad, g, H = trial
+                continue
+            t = 1.0
+            for _ in range(_MAX_HALVINGS):
+                t /= 2
+                if pb.value(theta + t * d, self.where) <= F + _ARMIJO * t * delta + noise:
+                    break
+            else:
+                warnings.warn(f"{self.where}: the line search found no decrease after "
+                              f"{it + 1} iterations (rounding level reached or no finite "
+                              "optimum); returning the last iterate", ConvergenceWarning,
+                              stacklevel=6)
+                return theta, it + 1
+            theta = theta + t * d
+            F, bad, g, H = pb.full(theta, self.where)
+        warnings.warn(f"{self.where}: maxIterations = {self.max_iterations} reached before "
+                      "the optimum (accuracyThreshold not met); the classes may be separable "
+                      "or a class may be absent", ConvergenceWarning, stacklevel=6)
+        return theta, self.max_iterations
+
+
+# ---- training -------------------------------------------------------------------------
+
+
+class logistic_regression_training(Algorithm):
+    """Train a binary or multinomial logistic regression model to the exact optimum.
+
+    Parameters
+    ----------
+    nClasses : int
+        Number of classes (at least 2); labels are the integers 0 .. nClasses - 1.
+        Two classes: sigmoid model, ``Beta`` of shape (1, p + 1); more: softmax
+        (multinomial) model, ``Beta`` of shape (nClasses, p + 1).
+    fptype : {'double', 'float'}, default 'double'
+        dtype of ``Beta`` (everything is computed in float64).
+    method : {'defaultDense'}, default 'defaultDense'
+    interceptFlag : bool, default False
+        Fit an intercept (``Beta[:, 0]``), which is not penalised.
+    penaltyL1 : float, default 0
+        λ₁ of ``λ₁‖W‖₁``; with λ₁ > 0 the proximal Newton method gives exact zeros.
+    penaltyL2 : float, default 0
+        λ₂ of ``λ₂‖W‖₂²``.  With λ₁ = 0 the model equals scikit-learn's
+        ``LogisticRegression(C=1 / (2·λ₂·n))`` (``C=np.inf`` for λ₂ = 0), n the
+        total number of rows.
+    optimizationSolver : None
+        Only None: d4p always solves with its Newton method (daal4py's SGD, L-BFGS
+        and other solver objects do not reach the optimum; see ``accuracyThreshold``).
+    resultsToEvaluate : str, optional
+        Accepted for compatibility (prediction flags); training evaluates nothing.
+    distributed : bool, default False
+        Each rank passes its own rows; every rank gets the model of all rows.
+    streaming : bool, default False
+        Not supported (the optimum needs every row at each Newton iteration).
+    accuracyThreshold : float, default 1e-10
+        Stop when the Newton step is at most this times ``max|β|``; the step
+        after which that holds is taken, so β is then accurate to about the square
+        of it (rounding level).
+    maxIterations : int, default 100
+        At most this many Newton iterations (a ``ConvergenceWarning`` if reached).
+
+    Notes
+    -----
+    The objective is ``(1/n) Σ loss_i + λ₁‖W‖₁ + λ₂‖W‖₂²``.  For nClasses > 2 the
+    softmax is unchanged by adding the same vector to every class's row of
+    ``Beta``; d4p returns the representative whose rows sum to zero over the
+    classes (minimum norm; scikit-learn's lbfgs reaches the same one).  Without a
+    penalty, classes that a hyperplane separates have no finite optimum: d4p
+    detects it, warns (``d4p.ConvergenceWarning``) and returns a finite separating
+    ``Beta``.
+    """
+
+    _name = "logistic_regression_training"
+    # fptype only sets the dtype of this rank's Beta (see docs/migrating.md)
+    _agreed = ("method", "nClasses", "interceptFlag", "penaltyL1", "penaltyL2",
+               "accuracyThreshold", "maxIterations")
+
+    def __init__(self, nClasses, fptype="double", method="defaultDense", interceptFlag=False,
+                 penaltyL1=0, penaltyL2=0, optimizationSolver=None, resultsToEvaluate="",
+                 distributed=False, streaming=False, accuracyThreshold=1e-10,
+                 maxIterations=100):
+        name = self._name
+        self.nClasses = _check_n_classes(name, nClasses)
+        self.fptype = fptype
+        self._dtype = check_fptype(fptype)
+        self.method = check_method(name, method, METHODS)
+        self.interceptFlag = check_bool(name, "interceptFlag", interceptFlag)
+        self.penaltyL1 = _check_penalty(name, "penaltyL1", penaltyL1)
+        self.penaltyL2 = _check_penalty(name, "penaltyL2", penaltyL2)
+        if optimizationSolver is not None:
+            raise ValueError(
+                f"{name}: optimizationSolver must be None, got {type(optimizationSolver).__name__}"
+                ": d4p always uses its own Newton method (proximal Newton with penaltyL1), which "
+                "reaches the exact optimum on any number of ranks; set accuracyThreshold and "
+                "maxIterations to control it")
+        self.optimizationSolver = None
+        self.resultsToEvaluate = resultsToEvaluate
+        parse_flags(name, "resultsToEvaluate", resultsToEvaluate, RESULTS, ["computeClassLabels"])
+        self.distributed = check_bool(name, "distributed", distributed)
+        self.streaming = check_bool(name, "streaming", streaming)
+        if self.streaming:
+            raise ValueError(
+                f"{name}: streaming=True is not supported: the optimum is not a one-pass "
+                "statistic (every Newton iteration reads every row), so the rows must stay "
+                "available; pass each rank's rows to one compute() (distributed=True)")
+        self.accuracyThreshold = _check_positive(name, "accuracyThreshold", accuracyThreshold)
+        self.maxIterations = _check_positive(name, "maxIterations", maxIterations, integer=True)
+
+    def compute(self, data, labels, setup=False):
+        """Train on ``data`` (n, p) and ``labels`` (n, 1) (this rank's rows when
+        distributed; collective then).
+
+        Parameters
+        ----------
+        data : array-like, DataFrame, scipy.sparse matrix or CSV file name
+            ``"{}"`` in a file name is replaced by the rank.  A rank may have no rows.
+        labels : array-like (n, 1) or (n,)
+            Class indices 0 .. nClasses - 1 (integers, or floats holding integers).
+        setup : ignored
+            Accepted for daal4py compatibility.
+
+        Returns
+        -------
+        logistic_regression_training_result
+        """
+        return self._compute((data, labels))
+
+    # the protocol's hooks
+    def _local(self, inputs):
+        X, y, counts = _local_data(*inputs, self.nClasses)
+        return Part((X, y, counts), {"data": columns_of(X)}, X.shape[0])
+
+    def _identity(self, shape):
+        p = shape["data"]
+        return (np.empty((0, p)), np.empty(0, dtype=np.int32), np.zeros(self.nClasses))
+
+    _merge = None  # the rows stay on their ranks; _finish runs the Newton rounds
+
+    def _finish(self, local, run):
+        X, y, counts = local
+        comm = run.comm
+        if comm.size > 1:
+            counts = comm.tree_reduce(counts, np.add)
+        present = np.flatnonzero(counts > 0)
+        if present.size < 2:
+            run.fail(f"{self._name}: the labels hold only class {int(present[0])} (on all "
+                     "ranks together); logistic regression needs at least two classes")
+        absent = np.flatnonzero(counts == 0)
+        if absent.size and (self.interceptFlag or self.penaltyL1 == self.penaltyL2 == 0):
+            warnings.warn(
+                f"{self._name}: class(es) {absent.tolist()} of nClasses = {self.nClasses} do "
+                "not occur in the labels, so there is no finite optimum (their scores go to "
+                "-inf; the unpenalised intercept cannot be bounded); d4p stops where their "
+                "probabilities are at rounding level.  Give interceptFlag=False with "
+                "penaltyL2 > 0, or only the classes present", ConvergenceWarning, stacklevel=5)
+        problem = _Problem(X, y, self.nClasses, self.interceptFlag, comm, run.total_rows,
+                           self.penaltyL1, self.penaltyL2)
+        theta, iterations = _Newton(problem, self.accuracyThreshold, self.maxIterations,
+                                    run.where).run()
+        W, b = problem.split(theta)
+        if problem.rows > 1 and self.penaltyL1 > 0 and self.interceptFlag:
+            b = b - b.mean()  # the softmax is invariant to a common intercept shift
+        p = problem.p
+        Beta = np.zeros((problem.rows, p + 1))
+        Beta[:, 0] = b
+        Beta[:, 1:] = W
+        model = logistic_regression_model(Beta=as_fptype(Beta, self._dtype), NumberOfBetas=p + 1,
+                                          NumberOfFeatures=p, NFeatures=p,
+                                          InterceptFlag=self.interceptFlag)
+        return logistic_regression_training_result(model=model, nIterations=int(iterations))
+
+
+# ---- prediction -------------------------------------------------------------------------
+
+
+class logistic_regression_prediction:
+    """Classify rows (and give class probabilities) with a logistic regression model.
+
+    Runs on the rows it is given, on any rank, without communication.
+
+    Parameters
+    ----------
+    nClasses : int
+        Number of classes; must match the model.
+    fptype : {'double', 'float'}, default 'double'
+        dtype of ``probabilities`` and ``logProbabilities`` (``prediction`` is
+        always float64, as in daal4py).
+    method : {'defaultDense'}, default 'defaultDense'
+    resultsToEvaluate : str, default 'computeClassLabels'
+        Names joined with '|': 'computeClassLabels' (``prediction``, (n, 1)),
+        'computeClassProbabilities' (``probabilities``, (n, nClasses)),
+        'computeClassLogProbabilities' (``logProbabilities``, (n, nClasses)).
+        Fields not requested are ``None``.
+    """
+
+    _name = "logistic_regression_prediction"
+
+    def __init__(self, nClasses, fptype="double", method="defaultDense",
+                 resultsToEvaluate="computeClassLabels"):
+        self.nClasses = _check_n_classes(self._name, nClasses)
+        self.fptype = fptype
+        self._dtype = check_fptype(fptype)
+        self.method = check_method(self._name, method, METHODS)
+        self.resultsToEvaluate = resultsToEvaluate
+        self._results = parse_flags(self._name, "resultsToEvaluate", resultsToEvaluate, RESULTS,
+                                    ["computeClassLabels"])
+
+    def compute(self, data, model, setup=False):
+        """Classify the rows of ``data``.
+
+        Parameters
+        ----------
+        data : array-like (n, p), DataFrame, scipy.sparse matrix or CSV file name
+        model : logistic_regression_model
+            From ``logistic_regression_training(...).compute(...).model``.
+        setup : ignored
+            Accepted for daal4py compatibility.
+
+        Returns
+        -------
+        classifier_prediction_result
+        """
+        Beta = self._beta(model)
+        p = Beta.shape[1] - 1
+        X = check_table(data, "data", columns=p, finite=False)
+        n, k = X.shape[0], self.nClasses
+        want = self._results
+        labels = np.empty((n, 1)) if "computeClassLabels" in want else None
+        probs = np.empty((n, k), self._dtype) if "computeClassProbabilities" in want else None
+        logs = np.empty((n, k), self._dtype) if "computeClassLogProbabilities" in want else None
+        W = np.ascontiguousarray(Beta[:, 1:].T)
+        b = Beta[:, 0]
+        rows = max(64, _BLOCK_BYTES // (8 * max(p, k, 1)))
+        for lo in range(0, n, rows):
+            hi = min(lo + rows, n)
+            block = X[lo:hi]
+            block = block.toarray() if is_sparse(block) else block
+            Z = np.asarray(block, dtype=np.float64) @ W + b
+            if not np.isfinite(Z).all():
+                check_finite(X, "data")
+            if k == 2:
+                z = Z[:, 0]
+                log_p = np.column_stack([-np.logaddexp(0.0, z), -np.logaddexp(0.0, -z)])
+                if labels is not None:
+                    labels[lo:hi, 0] = z > 0
+            else:
+                top = Z.max(axis=1, keepdims=True)
+                log_p = Z - (top + np.log(np.exp(Z - top).sum(axis=1, keepdims=True)))
+                if labels is not None:
+                    labels[lo:hi, 0] = np.argmax(Z, axis=1)
+            if logs is not None:
+                logs[lo:hi] = log_p
+            if probs is not None:
+                probs[lo:hi] = np.exp(log_p)
+        return classifier_prediction_result(prediction=labels, probabilities=probs,
+                                            logProbabilities=logs)
+
+    def _beta(self, model):
+        if isinstance(model, logistic_regression_training_result):
+            raise TypeError(f"{self._name}: pass the model (training_result.model), not the "
+                            "training result")
+        if not isinstance(model, logistic_regression_model):
+            raise TypeError(f"{self._name}: model must be a logistic_regression_model, got "
+                            f"{type(model).__name__}")
+        Beta = np.asarray(model.Beta, dtype=np.float64)
+        rows = 1 if self.nClasses == 2 else self.nClasses
+        if Beta.ndim != 2 or Beta.shape[0] != rows:
+            held = 2 if Beta.shape[0] == 1 else Beta.shape[0]
+            raise ValueError(f"{self._name}: the model is for {held} classes but nClasses is "
+                             f"{self.nClasses}")
+        return Beta
