@@ -166,7 +166,7 @@ class NearestNeighbors(_Neighbors, sk_neighbors.NearestNeighbors):
         """Collective: keep this rank's rows; number every rank's rows."""
         X, _, step = self._fit_rows(X, None, "NearestNeighbors.fit")
         self._offset = step.offsets()
-        self._d4p_model = self._model(X, np.zeros((X.shape[0], 1)), n_classes=2)
+        self._d4p_model = self._model(X, None, n_classes=2)  # a neighbours-only model
         return self
 
 
