@@ -98,7 +98,36 @@ def cases(n, p):
             lambda X, y: d4p.logistic_regression_training(
                 2, interceptFlag=True, penaltyL2=0.5 / X.shape[0],
                 distributed=True).compute(X, y[:, None].astype(float)))
+    if _has("bf_knn_classification_training"):
+        from sklearn import neighbors
+
+        from d4p.spmd import neighbors as s_nn
+
+        Q = X[:2000] + 0.01
+        out["KNeighborsClassifier"] = (  # fit, then predict 2,000 queries (collective)
+            (X, classes),
+            lambda X, y: neighbors.KNeighborsClassifier(10, algorithm="brute").fit(X, y)
+            .predict(Q),
+            lambda X, y: s_nn.KNeighborsClassifier(10).fit(X, y).predict(
+                Q[:2000 // d4p.num_procs()]),
+            lambda X, y: knn_call(X, y, Q[:2000 // d4p.num_procs()]))
+    if _has("dbscan"):
+        from d4p.spmd import cluster as s_cl2
+
+        D = X[:50_000, :3]
+        out["DBSCAN"] = (
+            (D, None), lambda X, y: cluster.DBSCAN(eps=0.3, min_samples=10).fit(X),
+            lambda X, y: s_cl2.DBSCAN(eps=0.3, min_samples=10).fit(X),
+            lambda X, y: d4p.dbscan(0.3, 10, distributed=True).compute(X))
     return out
+
+
+def knn_call(X, y, Q):
+    """What KNeighborsClassifier.fit + predict wrap."""
+    model = d4p.bf_knn_classification_training(nClasses=3, distributed=True).compute(
+        X, y[:, None].astype(float)).model
+    return d4p.bf_knn_classification_prediction(
+        nClasses=3, k=10, distributed=True).compute(Q, model).prediction
 
 
 def streamed_moments(X):
