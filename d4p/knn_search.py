@@ -21,21 +21,23 @@ BLOCK_BYTES = 1 << 20
 ROUND_BYTES = 32 << 20
 
 
-def neighbours(Q, X, first, targets, k, run):
+def neighbours(Q, X, first, targets, k, run, prepared=None):
     """Squared distances (n, k), global indices (n, k) and targets (n, k, r) of the k
     nearest training rows over all ranks of this rank's queries ``Q`` (n, p).
 
     ``X`` (n_rank, p) float64 are this rank's training rows, ``first`` the global
     number of ``X[0]``, ``targets`` (n_rank, r) their labels or responses; ``run``
     the agreed :class:`d4p._protocol.Run` of the queries (``run.rows``: every
-    rank's query count)."""
+    rank's query count); ``prepared`` is :func:`prepare` of ``X`` if the caller
+    keeps it."""
+    prepared = prepare(X) if prepared is None else prepared
     comm = run.comm
     counts = run.rows
     total = sum(counts)
     r = targets.shape[1]
     p = Q.shape[1]
     if comm.size == 1:
-        return local_topk(Q, X, first, targets, k)
+        return local_topk(Q, X, first, targets, k, prepared)
     mine = run.row_offset
     starts = np.concatenate(([0], np.cumsum(counts)))
     per_round = max(1, ROUND_BYTES // (8 * (p + comm.size * k * (2 + r))))
@@ -47,7 +49,7 @@ def neighbours(Q, X, first, targets, k, run):
         a, b = min(max(lo - mine, 0), Q.shape[0]), min(max(hi - mine, 0), Q.shape[0])
         block = np.concatenate(comm.allgather(Q[a:b]), axis=0)
         with Agreement(comm, run.where):
-            d, i, t = local_topk(block, X, first, targets, k)
+            d, i, t = local_topk(block, X, first, targets, k, prepared)
         sends = []
         for dest in range(comm.size):
             s = min(max(starts[dest] - lo, 0), hi - lo)
@@ -74,7 +76,13 @@ def scaled32(A):
     return (A * scale).astype(np.float32), scale
 
 
-def local_topk(Q, X, first, targets, k):
+def prepare(X):
+    """What the screen needs of the training rows: squared norms, the scaled
+    float32 copy and its scale (a model whose rows cannot change may keep them)."""
+    return (np.einsum("ij,ij->i", X, X),) + scaled32(X)
+
+
+def local_topk(Q, X, first, targets, k, prepared=None):
     """The k best rows of ``X`` (global numbers from ``first``) for each query of
     ``Q``, sorted by (squared distance, row), and their targets; a rank with fewer
     than k rows pads with distance inf."""
@@ -82,9 +90,8 @@ def local_topk(Q, X, first, targets, k):
     heap_d = np.full((m, k), np.inf)
     heap_i = np.full((m, k), nk.NO_ROW, dtype=np.int64)
     if m and X.shape[0]:
-        xn = np.einsum("ij,ij->i", X, X)
+        xn, X32, sx = prepare(X) if prepared is None else prepared
         qn = np.einsum("ij,ij->i", Q, Q)
-        X32, sx = scaled32(X)
         Q32, sq = scaled32(Q)
         # Rounding X and Q to float32 and the float32 product err by at most about
         # (p + 3) u sum|q_l x_l| <= (p + 3) u (|q|² + |x|²) / 2, u = 2^-24; underflow adds

@@ -26,7 +26,7 @@ from ._algorithm import as_fptype, check_bool, check_fptype, check_method, parse
 from ._inputs import check_table, columns_of
 from ._protocol import Algorithm, Part, communicator
 from ._results import Result
-from .knn_search import neighbours
+from .knn_search import neighbours, prepare
 from .kernels import neighbors as nk
 
 METHODS = ("defaultDense",)
@@ -76,6 +76,17 @@ class _KnnModel(Result):
         """What ranks compare before a distributed prediction (not the rows)."""
         return (f"a {type(self).__name__} of {self.NumberOfRows} rows x {self.NFeatures} "
                 f"features over {self.NumberOfRanks} rank(s), id {self.ModelId}")
+
+
+def _prepared(model):
+    """The screen's data of the model's rows, kept on the model when its rows are its
+    own read-only copy ('doNotUse'); 'doUse' rows may change, so they are read anew."""
+    cache = model.__dict__.get("search_data")
+    if cache is None:
+        cache = prepare(model.data)
+        if not model.data.flags.writeable:
+            model.__dict__["search_data"] = cache  # not a field: never pickled or compared
+    return cache
 
 
 class bf_knn_classification_model(_KnnModel):
@@ -154,6 +165,9 @@ class _Training(Algorithm):
 
     def _init_common(self, fptype, method, k, dataUseInModel, resultsToCompute, voteWeights,
                      engine, distributed):
+        if isinstance(fptype, numbers.Number):
+            raise TypeError(f"{self._name}: the first positional parameter is fptype, as in "
+                            f"daal4py; pass nClasses= and k= by keyword (got {fptype!r})")
         self.fptype = fptype
         self._dtype = check_fptype(fptype)
         self.method = check_method(self._name, method, METHODS)
@@ -171,7 +185,9 @@ class _Training(Algorithm):
         X = check_table(data, "data", sparse="densify")
         if self.dataUseInModel == "doUse":
             return np.ascontiguousarray(X, dtype=np.float64)
-        return np.array(X, dtype=np.float64, order="C", copy=True)
+        X = np.array(X, dtype=np.float64, order="C", copy=True)
+        X.setflags(write=False)  # the model's own copy: read-only, so its search data keeps
+        return X
 
     def _local(self, inputs):
         data, targets = inputs
@@ -416,7 +432,7 @@ class _Prediction(Algorithm):
     def _finish(self, Q, run):
         model = self._model_in_use
         d2, idx, T = neighbours(Q, model.data, model.RowOffset, self._targets_of(model),
-                                self.k, run)
+                                self.k, run, _prepared(model))
         dist = np.sqrt(d2)
         out = {"indices": idx.astype(np.int32) if "computeIndicesOfNeighbors" in self._want
                else None,

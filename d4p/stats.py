@@ -17,6 +17,7 @@ import numpy as np
 
 from . import _parallel
 from ._inputs import is_sparse
+from .cholesky_qr import Rows, constant_columns, householder_r, r_from_gram
 from .kernels import moments as mk
 from .kernels.covariance import centre_rows
 
@@ -196,17 +197,15 @@ class CoMoments:
 class CentredR:
     """Triangular factor of the centred data: ``RᵀR = (Z - mean)ᵀ (Z - mean)`` for ``n`` rows.
 
-    The mergeable statistic of a distributed (TSQR) least-squares fit.  Within a
-    block of rows, LAPACK's Householder QR reduces the block, centred on its own
-    mean, to an (m, m) upper-triangular ``R``; two groups merge by the QR of
+    The mergeable statistic of a distributed (TSQR) least-squares fit and of
+    ``pca`` ``svdDense``.  Two groups merge by the QR of
 
         [ R_a ;  R_b ;  sqrt(n_a n_b / n) (mean_a - mean_b)ᵀ ]
 
     which is exactly the R of the two groups together, centred on their joint
-    mean (the QR analogue of the Chan, Golub & LeVeque update).  A running R is
-    stacked on top of each new block, so a rank makes one LAPACK call per block.
-    Rows of ``R`` have non-negative diagonals, so ``R`` is unique for full-rank data.
-    Means are carried as ``origin + offset`` as in :class:`CoMoments`.
+    mean (the QR analogue of the Chan, Golub & LeVeque update).  Rows of ``R``
+    have non-negative diagonals, so ``R`` is unique for full-rank data.  Means are
+    carried as ``origin + offset`` as in :class:`CoMoments`.
     """
 
     n: int
@@ -214,8 +213,8 @@ class CentredR:
     offset: np.ndarray  # mean = origin + offset
     r: np.ndarray  # (m, m) upper triangular
 
-    #: Rows of data per LAPACK call (the buffer then stays in the L2 cache).
-    BLOCK_BYTES = 1 << 20
+    #: Bytes of float64 rows per block of a pass over the centred rows.
+    BLOCK_BYTES = 4 << 20
 
     @property
     def mean(self):
@@ -232,38 +231,28 @@ class CentredR:
 
     @classmethod
     def from_xy(cls, X, Y):
-        """The centred R of ``[X | Y]`` (X dense or CSR, Y dense) without forming it."""
-        n, p = X.shape
-        m = p + Y.shape[1]
+        """The centred R of ``[X | Y]`` (X dense or CSR, Y dense) without forming it.
+
+        A guarded Cholesky QR (:mod:`d4p.cholesky_qr`) of the centred rows: the
+        centred cross-products (one stable pass, :class:`CoMoments`) and their
+        Cholesky factor when well conditioned; a second pass over the centred row
+        blocks (CholeskyQR2) or their Householder QR when the conditioning asks
+        for it, or when there are no more rows than columns.  Columns constant up
+        to rounding (:func:`~d4p.cholesky_qr.constant_columns`) get zero rows and
+        columns.  Non-finite data give a NaN ``r`` (the caller reports them).
+        """
+        n, m = X.shape[0], X.shape[1] + Y.shape[1]
         if n == 0:
             return cls.empty(m)
-        rows = max(4 * m, cls.BLOCK_BYTES // (8 * max(m, 1)))
-        return _over_thread_parts(X, rows, lambda a, b: cls._from_xy_rows(X, Y, a, b, rows))
-
-    @classmethod
-    def _from_xy_rows(cls, X, Y, start, stop, rows):
-        """Rows ``start:stop`` of ``[X | Y]``, block by block."""
-        m = X.shape[1] + Y.shape[1]
-        # Layout of one LAPACK call: [running R (m rows); centred block; merge row].
-        buf = np.empty((m + min(rows, stop - start) + 1, m))
-        total = cls.empty(m)
-        with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf is reported later
-            for lo in range(start, stop, rows):
-                nb = min(lo + rows, stop) - lo
-                block = buf[m:m + nb]
-                block_sum, residual = centre_side_by_side(X, Y, lo, lo + nb, block)
-                origin, offset = block_sum / nb, residual / nb
-                block -= offset  # now centred to rounding level on origin + offset
-                if total.n == 0:
-                    total = cls(nb, origin, offset, triangular_factor(block, m))
-                    continue
-                n_ab = total.n + nb
-                delta = (origin - total.origin) + (offset - total.offset)
-                buf[:m] = total.r
-                buf[m + nb] = delta * np.sqrt(total.n * nb / n_ab)
-                r = triangular_factor(buf[:m + nb + 1], m)
-                total = cls(n_ab, total.origin, total.offset + delta * (nb / n_ab), r)
-        return total
+        c = CoMoments.from_xy(X, Y) if Y.shape[1] else CoMoments.from_data(X)
+        if not np.isfinite(c.sum).all():
+            return cls(n, c.origin, c.offset, np.full((m, m), np.nan))
+        mean = c.mean
+        const = constant_columns(np.diag(c.cross), n, mean)
+        rows = Rows(X, Y, centre=mean, rows=max(4 * m, cls.BLOCK_BYTES // (8 * max(m, 1))))
+        r = householder_r(rows, const) if n <= m else r_from_gram(c.cross, rows, const)
+        # The statistic's form: (m, m), non-negative diagonal, zero rows when n < m.
+        return cls(n, c.origin, c.offset, triangular_factor(r, m))
 
     def merge(self, other):
         if other.n == 0:

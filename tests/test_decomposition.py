@@ -1,12 +1,13 @@
 """qr, svd, pca and pca_transform: batch, distributed, streaming, property tests."""
 import pickle
+import sys
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import d4p
-from d4p import decomposition as dec
+from d4p import _parallel, cholesky_qr
 from d4p._engine import current_comm
 from spmd import local_rows, spmd
 
@@ -100,7 +101,7 @@ def test_fptype_float_gives_float32_results():
 def test_qr_every_local_path_is_accurate(kappa):
     """One Cholesky pass, CholeskyQR2 and Householder: all Householder quality."""
     X = conditioned(3000, 12, kappa)
-    local = dec._factor_local(X, want_q=True, keep_data=True)
+    local = cholesky_qr.factor_local(X, want_q=True, keep_data=True)
     path = ("one pass" if local.A is X else "two pass" if local.T is not None else "householder")
     assert path == {1e1: "one pass", 1e4: "two pass", 1e9: "householder"}[kappa]
     res = d4p.qr().compute(X)
@@ -110,22 +111,46 @@ def test_qr_every_local_path_is_accurate(kappa):
     assert (np.abs(res.matrixR - numpy_r(X)) / scale).max() < 1e-15 * kappa * 10
 
 
+THREADED = {  # algorithm, dtype of the input, (field, tolerance) compared
+    "qr": (lambda: d4p.qr(), np.float64, [("matrixR", 1e-12), ("matrixQ", 1e-10)]),
+    "svd_float32": (lambda: d4p.svd(), np.float32, [("leftSingularMatrix", 1e-10)]),
+    "pca_svd": (lambda: d4p.pca(method="svdDense"), np.float64, [("eigenvalues", 1e-12)]),
+    "svd_without_u": (lambda: d4p.svd(leftSingularMatrix="notRequired"), np.float64,
+                      [("singularValues", 1e-12)]),
+}
+
+
+@pytest.mark.parametrize("algo", THREADED)
 @pytest.mark.parametrize("kappa", [1e1, 1e4])
-def test_row_parts_on_threads_give_the_same_answer(monkeypatch, kappa):
+def test_row_parts_on_threads_give_the_same_answer(monkeypatch, kappa, algo):
     """Large local inputs are split over Python threads (here forced to 3 parts)."""
-    X = conditioned(6000, 10, kappa, seed=4) + 1.0
-    X32 = X.astype(np.float32)
-    serial = [d4p.qr().compute(X), d4p.svd().compute(X32), d4p.pca(method="svdDense").compute(X),
-              d4p.svd(leftSingularMatrix="notRequired").compute(X)]
-    monkeypatch.setattr(dec._parallel, "thread_parts", lambda n, rows: 3)
-    threaded = [d4p.qr().compute(X), d4p.svd().compute(X32), d4p.pca(method="svdDense").compute(X),
-                d4p.svd(leftSingularMatrix="notRequired").compute(X)]
-    assert_close(threaded[0].matrixR, serial[0].matrixR, 1e-12)
-    assert_close(threaded[0].matrixQ, serial[0].matrixQ, 1e-10)
-    assert_close(threaded[1].leftSingularMatrix, serial[1].leftSingularMatrix, 1e-10)
-    assert_close(threaded[2].eigenvalues, serial[2].eigenvalues, 1e-12)
-    assert_close(threaded[3].singularValues, serial[3].singularValues, 1e-12)
-    assert_close(threaded[0].matrixQ @ threaded[0].matrixR, X, 1e-13)
+    make, dtype, fields = THREADED[algo]
+    X = (conditioned(6000, 10, kappa, seed=4) + 1.0).astype(dtype)
+    serial = make().compute(X)
+    monkeypatch.setattr(_parallel, "thread_parts", lambda n, rows: 3)
+    threaded = make().compute(X)
+    for field, tol in fields:
+        assert_close(getattr(threaded, field), getattr(serial, field), tol, err_msg=field)
+    if algo == "qr":
+        assert_close(threaded.matrixQ @ threaded.matrixR, X, 1e-13)
+
+
+def test_tsqr_statistic_sends_only_its_r_factor():
+    """A rank's local Q factors stay on the rank: what is pickled (what crosses the
+    wire) is the p x p R and the row count, whatever the number of rows."""
+    from d4p.tsqr import TSQRFactor
+
+    X = data(5000, 6)
+    stat = TSQRFactor.from_data(X, want_q=True, keep_data=False)
+    assert len(stat.chunks) == 1 and stat.chunks[0].A.shape == (5000, 6)
+    wire = pickle.dumps(stat)
+    assert len(wire) < 2000
+    copy = pickle.loads(wire)
+    assert copy.chunks == () and copy.n == 5000
+    np.testing.assert_array_equal(copy.r, stat.r)
+    merged = TSQRFactor.merge(stat, copy)
+    assert merged.n == 10000 and len(merged.chunks) == 1
+    assert_close(merged.r.T @ merged.r, 2 * X.T @ X, 1e-12)
 
 
 def test_qr_rank_deficient_and_zero_columns():
@@ -201,25 +226,31 @@ def test_svd_ill_conditioned_small_singular_values():
 # ---- streaming qr / svd -------------------------------------------------------------------
 
 
-def test_streaming_equals_one_shot_rows_in_order():
+def stream_chunks(algo, X):
+    """Feed ``X`` to ``algo`` in 7 chunks, then three empty ones of each kind."""
+    for chunk in np.array_split(X, 7) + [np.empty((0, X.shape[1])), X[:0], []]:
+        assert algo.compute(chunk) is None
+    return algo
+
+
+def test_streaming_qr_equals_one_shot_rows_in_order():
     X = data(1000, 5, shift=3.0)
-    q, s, sr = d4p.qr(streaming=True), d4p.svd(streaming=True), \
-        d4p.svd(leftSingularMatrix="notRequired", streaming=True)
-    for chunk in np.array_split(X, 7) + [np.empty((0, 5)), X[:0], []]:
-        assert q.compute(chunk) is None
-        s.compute(chunk)
-        sr.compute(chunk)
+    q = stream_chunks(d4p.qr(streaming=True), X)
     res = q.finalize()
     assert_close(res.matrixR, numpy_r(X), 1e-12)
     assert_close(res.matrixQ @ res.matrixR, X, 1e-13)
     assert_orthonormal(res.matrixQ)
-    assert_svd(s.finalize(), X)
-    assert_svd(sr.finalize(), X)
     # more chunks after finalize are added to the earlier ones
     q.compute(X[:10])
     res = q.finalize()
     assert res.matrixQ.shape == (1010, 5)
     assert_close(res.matrixQ @ res.matrixR, np.vstack([X, X[:10]]), 1e-13)
+
+
+@pytest.mark.parametrize("left", ["", "notRequired"])
+def test_streaming_svd_equals_one_shot_rows_in_order(left):
+    X = data(1000, 5, shift=3.0)
+    assert_svd(stream_chunks(d4p.svd(leftSingularMatrix=left, streaming=True), X).finalize(), X)
 
 
 def test_streaming_short_chunks_and_bad_chunk():
@@ -301,21 +332,25 @@ DAAL_EIGENVECTORS = np.array([[0.36607786, 0.21726597, -0.53536305, -0.72949908]
                               [0.51678878, -0.20138882, -0.5631042, 0.61260555]])
 
 
-def test_pca_results_to_compute_and_n_components():
+@pytest.mark.parametrize("method", ["correlationDense", "svdDense"])
+@pytest.mark.parametrize("k", [1, 3, 5, 0, -1])
+def test_pca_n_components(k, method):
+    X = data(100, 5)
+    full = d4p.pca(resultsToCompute="mean|variance|eigenvalue").compute(X)
+    r = d4p.pca(method=method, nComponents=k, resultsToCompute="eigenvalue").compute(X)
+    kk = 5 if k <= 0 else k
+    assert r.eigenvalues.shape == (1, kk) and r.eigenvectors.shape == (kk, 5)
+    assert_close(r.eigenvalues, full.eigenvalues[:, :kk], 1e-12)
+    assert r.dataForTransform["mean"] is None
+    assert_close(r.dataForTransform["eigenvalue"], full.eigenvalues[:, :kk], 1e-12)
+
+
+def test_pca_results_to_compute():
     X = data(100, 5)
     res = d4p.pca().compute(X)
     assert res.means is None and res.variances is None
     assert res.dataForTransform == {"mean": None, "variance": None, "eigenvalue": None}
     assert res.eigenvalues.shape == (1, 5) and res.eigenvectors.shape == (5, 5)
-    full = d4p.pca(resultsToCompute="mean|variance|eigenvalue").compute(X)
-    for k in (1, 3, 5, 0, -1):
-        for method in ("correlationDense", "svdDense"):
-            r = d4p.pca(method=method, nComponents=k, resultsToCompute="eigenvalue").compute(X)
-            kk = 5 if k <= 0 else k
-            assert r.eigenvalues.shape == (1, kk) and r.eigenvectors.shape == (kk, 5)
-            assert_close(r.eigenvalues, full.eigenvalues[:, :kk], 1e-12)
-            assert r.dataForTransform["mean"] is None
-            assert_close(r.dataForTransform["eigenvalue"], full.eigenvalues[:, :kk], 1e-12)
     r = d4p.pca(resultsToCompute="variance").compute(X)
     assert r.means is None and r.dataForTransform["mean"] is None
     assert_close(r.dataForTransform["variance"], X.var(0, ddof=1)[None], 1e-12)
@@ -324,23 +359,23 @@ def test_pca_results_to_compute_and_n_components():
         d4p.pca(nComponents=6).compute(X)
 
 
-def test_pca_is_deterministic_flips_signs():
+@pytest.mark.parametrize("method", ["correlationDense", "svdDense"])
+def test_pca_is_deterministic_flips_signs(method):
     X = data(100, 5, seed=4)
-    for method in ("correlationDense", "svdDense"):
-        plain = d4p.pca(method=method).compute(X).eigenvectors
-        det = d4p.pca(method=method, isDeterministic=True).compute(X).eigenvectors
-        assert_close(np.abs(det), np.abs(plain), 1e-10)
-        assert_close(det, flip(plain), 1e-10)
+    plain = d4p.pca(method=method).compute(X).eigenvectors
+    det = d4p.pca(method=method, isDeterministic=True).compute(X).eigenvectors
+    assert_close(np.abs(det), np.abs(plain), 1e-10)
+    assert_close(det, flip(plain), 1e-10)
 
 
-def test_pca_constant_column_gives_a_zero_component():
+@pytest.mark.parametrize("method", ["correlationDense", "svdDense"])
+def test_pca_constant_column_gives_a_zero_component(method):
     X = data(100, 4)
     X = np.column_stack([X, np.full(100, 0.1)])  # 0.1 is not exact: rounding noise when centred
-    for method in ("correlationDense", "svdDense"):
-        res = d4p.pca(method=method, isDeterministic=True, resultsToCompute="variance").compute(X)
-        assert res.eigenvalues[0, -1] == 0 and res.variances[0, -1] == 0
-        np.testing.assert_array_equal(res.eigenvectors[-1], [0, 0, 0, 0, 1])
-        assert_close(res.eigenvalues[0, :4], sklearn_pca(X[:, :4]).explained_variance_, 1e-12)
+    res = d4p.pca(method=method, isDeterministic=True, resultsToCompute="variance").compute(X)
+    assert res.eigenvalues[0, -1] == 0 and res.variances[0, -1] == 0
+    np.testing.assert_array_equal(res.eigenvectors[-1], [0, 0, 0, 0, 1])
+    assert_close(res.eigenvalues[0, :4], sklearn_pca(X[:, :4]).explained_variance_, 1e-12)
 
 
 def test_pca_svd_dense_ill_conditioned_uses_more_passes():
@@ -351,16 +386,27 @@ def test_pca_svd_dense_ill_conditioned_uses_more_passes():
     np.testing.assert_allclose(res.eigenvalues[0], expected, rtol=1e-8)
 
 
-def test_pca_is_correlation_batch():
+GIVEN_CORRELATION = {
+    "isCorrelation": lambda X, C: d4p.pca(isCorrelation=True, isDeterministic=True).compute(C),
+    "argument": lambda X, C: d4p.pca(isDeterministic=True).compute(X, correlation=C),
+    "no_data": lambda X, C: d4p.pca(isDeterministic=True, resultsToCompute="mean").compute(None, C),
+}
+
+
+@pytest.mark.parametrize("form", GIVEN_CORRELATION)
+def test_pca_of_a_given_correlation_matrix(form):
     X = data(200, 4)
     C = np.corrcoef(X.T)
     expected = d4p.pca(isDeterministic=True, resultsToCompute="eigenvalue").compute(X)
-    for res in (d4p.pca(isCorrelation=True, isDeterministic=True).compute(C),
-                d4p.pca(isDeterministic=True).compute(X, correlation=C),
-                d4p.pca(isDeterministic=True, resultsToCompute="mean").compute(None, C)):
-        assert_close(res.eigenvalues, expected.eigenvalues, 1e-12)
-        assert_close(res.eigenvectors, expected.eigenvectors, 1e-10)
-        assert res.means is None
+    res = GIVEN_CORRELATION[form](X, C)
+    assert_close(res.eigenvalues, expected.eigenvalues, 1e-12)
+    assert_close(res.eigenvectors, expected.eigenvectors, 1e-10)
+    assert res.means is None
+
+
+def test_pca_is_correlation_checks():
+    X = data(200, 4)
+    C = np.corrcoef(X.T)
     with pytest.raises(ValueError, match="square"):
         d4p.pca(isCorrelation=True).compute(X)
     with pytest.raises(ValueError, match="not symmetric"):
@@ -454,31 +500,55 @@ def test_pca_transform_checks():
         d4p.pca_transform().compute(X, V, [np.zeros(3)])
 
 
-def test_assume_finite_gives_nan_results_not_errors():
+NAN_RESULTS = {
+    "qr": lambda X: np.isnan(d4p.qr().compute(X).matrixR).any(),
+    "svd": lambda X: np.isnan(d4p.svd().compute(X).singularValues).all(),
+    "svd_without_u": lambda X: np.isnan(
+        d4p.svd(leftSingularMatrix="notRequired").compute(X).singularValues).all(),
+    "pca_correlation": lambda X: np.isnan(
+        d4p.pca(method="correlationDense").compute(X).eigenvalues).all(),
+    "pca_svd": lambda X: np.isnan(d4p.pca(method="svdDense").compute(X).eigenvalues).all(),
+}
+
+
+@pytest.mark.parametrize("algo", NAN_RESULTS)
+def test_assume_finite_gives_nan_results_not_errors(algo):
     X = data(50, 3)
     X[3, 1] = np.nan
     with d4p.config_context(assume_finite=True):
-        assert np.isnan(d4p.qr().compute(X).matrixR).any()
-        assert np.isnan(d4p.svd().compute(X).singularValues).all()
-        assert np.isnan(d4p.svd(leftSingularMatrix="notRequired").compute(X).singularValues).all()
-        for method in ("correlationDense", "svdDense"):
-            assert np.isnan(d4p.pca(method=method).compute(X).eigenvalues).all()
+        assert NAN_RESULTS[algo](X)
+
+
+def test_assume_finite_pca_transform_propagates_nan():
+    X = data(50, 3)
+    X[3, 1] = np.nan
+    with d4p.config_context(assume_finite=True):
         t = d4p.pca_transform().compute(X, np.eye(3)).transformedData
-        assert np.isnan(t[3, 1]) and np.isfinite(t[4]).all()
+    assert np.isnan(t[3, 1]) and np.isfinite(t[4]).all()
 
 
 # ---- results and constructors --------------------------------------------------------------
 
 
-def test_results_print_pickle_and_are_read_only():
+RESULTS = {
+    "qr": lambda X: d4p.qr().compute(X),
+    "svd": lambda X: d4p.svd().compute(X),
+    "pca": lambda X: d4p.pca(resultsToCompute="mean").compute(X),
+    "pca_transform": lambda X: d4p.pca_transform().compute(X, np.eye(3), {}),
+}
+
+
+@pytest.mark.parametrize("algo", RESULTS)
+def test_results_print_pickle_and_are_read_only(algo):
+    res = RESULTS[algo](data(20, 3))
+    assert pickle.loads(pickle.dumps(res)) == res
+    assert type(res).__name__.endswith("_result") and str(res)
+    with pytest.raises(AttributeError):
+        res.foo = 1
+
+
+def test_pca_result_prints_its_transform_data():
     X = data(20, 3)
-    for res in (d4p.qr().compute(X), d4p.svd().compute(X),
-                d4p.pca(resultsToCompute="mean").compute(X),
-                d4p.pca_transform().compute(X, np.eye(3), {})):
-        assert pickle.loads(pickle.dumps(res)) == res
-        assert type(res).__name__.endswith("_result") and str(res)
-        with pytest.raises(AttributeError):
-            res.foo = 1
     assert "dataForTransform: {'mean': array(shape=(1, 3)" in str(d4p.pca(
         resultsToCompute="mean").compute(X))
 
@@ -499,26 +569,47 @@ def test_constructor_checks():
 # ---- distributed -----------------------------------------------------------------------------
 
 
+def spmd_cases(**cases):
+    """One @spmd test per case: ``body(case)`` registered as ``<body name>__<key>`` (a
+    separate test on threads and under mpiexec, so a failing case hides no other)."""
+    def register(body):
+        module = sys.modules[body.__module__]
+        for key, case in cases.items():
+            def bound(case=case):
+                body(case)
+            bound.__name__ = bound.__qualname__ = f"{body.__name__}__{key}"
+            bound.__module__ = body.__module__
+            bound.__doc__ = body.__doc__
+            setattr(module, bound.__name__, spmd(bound))
+    return register
+
+
 def short_weights(size):
     """Weights giving empty ranks and ranks with fewer rows than columns."""
     return [(0, 1, 8, 1, 0, 2, 1, 3)[r % 8] for r in range(size)] if size > 1 else [1]
 
 
-@spmd
-def test_distributed_qr_equals_batch_with_empty_and_short_ranks():
-    for X, weights in ((data(301, 6, seed=1, shift=4.0), None), (data(40, 8, seed=2), "short")):
-        batch = d4p.qr().compute(X)
-        w = short_weights(d4p.num_procs()) if weights else None
-        rows = local_rows(X, w)
-        res = d4p.qr(distributed=True).compute(rows)
-        assert_close(res.matrixR, batch.matrixR)
-        assert res.matrixQ.shape == (rows.shape[0], X.shape[1])
-        assert_close(res.matrixQ @ res.matrixR, rows, 1e-12)
-        Q = gathered(res.matrixQ)
-        assert_orthonormal(Q)
-        assert_close(Q, batch.matrixQ, 1e-9)  # unique: R has a positive diagonal
-        Rs = current_comm().allgather(res.matrixR)
-        assert all(np.array_equal(R, Rs[0]) for R in Rs)  # the same bits on every rank
+def weights_for(kind):
+    """None: local_rows' default split (uneven, an empty rank); "short": short_weights."""
+    return short_weights(d4p.num_procs()) if kind == "short" else None
+
+
+@spmd_cases(default_split=(dict(n=301, p=6, seed=1, shift=4.0), None),
+            short_ranks=(dict(n=40, p=8, seed=2), "short"))
+def test_distributed_qr_equals_batch_with_empty_and_short_ranks(case):
+    shape, weights = case
+    X = data(**shape)
+    batch = d4p.qr().compute(X)
+    rows = local_rows(X, weights_for(weights))
+    res = d4p.qr(distributed=True).compute(rows)
+    assert_close(res.matrixR, batch.matrixR)
+    assert res.matrixQ.shape == (rows.shape[0], X.shape[1])
+    assert_close(res.matrixQ @ res.matrixR, rows, 1e-12)
+    Q = gathered(res.matrixQ)
+    assert_orthonormal(Q)
+    assert_close(Q, batch.matrixQ, 1e-9)  # unique: R has a positive diagonal
+    Rs = current_comm().allgather(res.matrixR)
+    assert all(np.array_equal(R, Rs[0]) for R in Rs)  # the same bits on every rank
 
 
 @spmd
@@ -531,69 +622,110 @@ def test_distributed_qr_total_rows_fewer_than_columns():
     assert_orthonormal(gathered(res.matrixQ))
 
 
-@spmd
-def test_distributed_qr_ill_conditioned_every_path():
-    for kappa in (1e4, 1e9):
-        X = conditioned(1500, 6, kappa, seed=5)
-        batch = d4p.qr().compute(X)
-        rows = local_rows(X)
-        res = d4p.qr(distributed=True).compute(rows)
-        scale = np.linalg.norm(X, axis=0)
-        assert (np.abs(res.matrixR - batch.matrixR) / scale).max() < 1e-15 * kappa * 10
-        assert (np.abs(res.matrixQ @ res.matrixR - rows) / scale).max(initial=0) < 1e-14
-        assert_orthonormal(gathered(res.matrixQ), 1e-13)
+@spmd_cases(two_pass=1e4, householder=1e9)
+def test_distributed_qr_ill_conditioned(kappa):
+    X = conditioned(1500, 6, kappa, seed=5)
+    batch = d4p.qr().compute(X)
+    rows = local_rows(X)
+    res = d4p.qr(distributed=True).compute(rows)
+    scale = np.linalg.norm(X, axis=0)
+    assert (np.abs(res.matrixR - batch.matrixR) / scale).max() < 1e-15 * kappa * 10
+    assert (np.abs(res.matrixQ @ res.matrixR - rows) / scale).max(initial=0) < 1e-14
+    assert_orthonormal(gathered(res.matrixQ), 1e-13)
 
 
-@spmd
-def test_distributed_svd_equals_batch():
+@spmd_cases(default_split=None, short_ranks="short")
+def test_distributed_svd_equals_batch(weights):
     X = data(40, 5, seed=6, shift=1.0)
     batch = d4p.svd().compute(X)
-    for weights in (None, short_weights(d4p.num_procs())):
-        rows = local_rows(X, weights)
-        res = d4p.svd(distributed=True).compute(rows)
-        assert_close(res.singularValues, batch.singularValues)
-        assert_close(res.rightSingularMatrix, batch.rightSingularMatrix)
-        U = res.leftSingularMatrix
-        assert U.shape == (rows.shape[0], 5)
-        assert_close((U * res.singularValues) @ res.rightSingularMatrix,
-                     rows.reshape(-1, 5), 1e-12)
-        assert_orthonormal(gathered(U))
-        r_only = d4p.svd(leftSingularMatrix="notRequired", distributed=True).compute(rows)
-        assert r_only.leftSingularMatrix is None
-        assert_close(r_only.singularValues, batch.singularValues)
-        assert_close(r_only.rightSingularMatrix, batch.rightSingularMatrix)
+    rows = local_rows(X, weights_for(weights))
+    res = d4p.svd(distributed=True).compute(rows)
+    assert_close(res.singularValues, batch.singularValues)
+    assert_close(res.rightSingularMatrix, batch.rightSingularMatrix)
+    U = res.leftSingularMatrix
+    assert U.shape == (rows.shape[0], 5)
+    assert_close((U * res.singularValues) @ res.rightSingularMatrix, rows.reshape(-1, 5), 1e-12)
+    assert_orthonormal(gathered(U))
+
+
+@spmd_cases(default_split=None, short_ranks="short")
+def test_distributed_svd_without_u_equals_batch(weights):
+    X = data(40, 5, seed=6, shift=1.0)
+    batch = d4p.svd().compute(X)
+    rows = local_rows(X, weights_for(weights))
+    r_only = d4p.svd(leftSingularMatrix="notRequired", distributed=True).compute(rows)
+    assert r_only.leftSingularMatrix is None
+    assert_close(r_only.singularValues, batch.singularValues)
+    assert_close(r_only.rightSingularMatrix, batch.rightSingularMatrix)
+
+
+def streamed(algo, rows):
+    """``algo`` fed this rank's rows in 1 + rank chunks (different counts per rank)."""
+    for chunk in np.array_split(rows, 1 + d4p.my_procid()):
+        algo.compute(chunk)
+    return algo
 
 
 @spmd
-def test_distributed_streaming_qr_svd_each_rank_its_chunks():
+def test_distributed_streaming_qr_each_rank_its_chunks():
     X = data(400, 4, seed=7, shift=2.0)
     rows = local_rows(X)
-    q = d4p.qr(distributed=True, streaming=True)
-    s = d4p.svd(distributed=True, streaming=True)
-    sr = d4p.svd(leftSingularMatrix="notRequired", distributed=True, streaming=True)
-    for chunk in np.array_split(rows, 1 + d4p.my_procid()):  # different counts per rank
-        for algo in (q, s, sr):
-            algo.compute(chunk)
-    res = q.finalize()
+    res = streamed(d4p.qr(distributed=True, streaming=True), rows).finalize()
     assert_close(res.matrixR, numpy_r(X))
     assert_close(res.matrixQ @ res.matrixR, rows.reshape(-1, 4), 1e-12)
     assert_close(gathered(res.matrixQ), d4p.qr().compute(X).matrixQ)
+
+
+@spmd_cases(with_u="", without_u="notRequired")
+def test_distributed_streaming_svd_each_rank_its_chunks(left):
+    X = data(400, 4, seed=7, shift=2.0)
+    rows = local_rows(X)
+    s = streamed(d4p.svd(leftSingularMatrix=left, distributed=True, streaming=True), rows)
     batch = d4p.svd().compute(X)
-    for algo in (s, sr):
-        res = algo.finalize()
+    res = s.finalize()
+    assert_close(res.singularValues, batch.singularValues)
+    assert_close(res.rightSingularMatrix, batch.rightSingularMatrix)
+    if left == "":
+        assert_close(gathered(res.leftSingularMatrix), batch.leftSingularMatrix)
+        # a second finalize gives the same (the chunks' factors were not overwritten)
+        assert_close(gathered(s.finalize().leftSingularMatrix), batch.leftSingularMatrix)
+    else:
+        assert res.leftSingularMatrix is None
+
+
+@spmd_cases(qr="qr", svd="svd", svd_without_u="svd_without_u")
+def test_distributed_streaming_a_rank_without_chunks(algo):
+    """Rank 0 streams every row; the other ranks call only finalize()."""
+    X = data(60, 4, seed=13, shift=1.0)
+    make = {"qr": lambda: d4p.qr(distributed=True, streaming=True),
+            "svd": lambda: d4p.svd(distributed=True, streaming=True),
+            "svd_without_u": lambda: d4p.svd(leftSingularMatrix="notRequired",
+                                             distributed=True, streaming=True)}[algo]
+    mine = X if d4p.my_procid() == 0 else X[:0]
+    s = make()
+    if d4p.my_procid() == 0:
+        for chunk in np.array_split(X, 3):
+            s.compute(chunk)
+    res = s.finalize()
+    if algo == "qr":
+        assert_close(res.matrixR, numpy_r(X))
+        assert res.matrixQ.shape == (len(mine), 4)
+        assert_close(gathered(res.matrixQ), d4p.qr().compute(X).matrixQ)
+    else:
+        batch = d4p.svd().compute(X)
         assert_close(res.singularValues, batch.singularValues)
-        assert_close(res.rightSingularMatrix, batch.rightSingularMatrix)
-    assert_close(gathered(s.finalize().leftSingularMatrix), batch.leftSingularMatrix)
+        if algo == "svd":
+            assert_close(gathered(res.leftSingularMatrix), batch.leftSingularMatrix)
 
 
-PCA_SETTINGS = [
-    dict(method="correlationDense"),
-    dict(method="svdDense"),
-    dict(method="defaultDense", nComponents=3, isDeterministic=True,
-         resultsToCompute="mean|variance|eigenvalue"),
-    dict(method="svdDense", nComponents=2, isDeterministic=True,
-         resultsToCompute="mean|eigenvalue", doScale=True),
-]
+PCA_SETTINGS = {
+    "correlation": dict(method="correlationDense"),
+    "svd": dict(method="svdDense"),
+    "default_all_results": dict(method="defaultDense", nComponents=3, isDeterministic=True,
+                                resultsToCompute="mean|variance|eigenvalue"),
+    "svd_some_results": dict(method="svdDense", nComponents=2, isDeterministic=True,
+                             resultsToCompute="mean|eigenvalue", doScale=True),
+}
 
 
 def assert_pca_equal(res, batch, signs_fixed):
@@ -614,17 +746,18 @@ def assert_pca_equal(res, batch, signs_fixed):
             assert_close(got, want, err_msg=key)
 
 
-@spmd
-def test_distributed_pca_equals_batch_every_parameter_honoured():
+@spmd_cases(**{f"{name}__{split}": (settings_, split) for name, settings_ in PCA_SETTINGS.items()
+               for split in ("default_split", "short_ranks")})
+def test_distributed_pca_equals_batch_every_parameter_honoured(case):
+    settings_, split = case
     X = data(60, 6, seed=8, shift=10.0)
     X[:, 5] = 2.5  # a constant column
-    for settings_ in PCA_SETTINGS:
-        batch = d4p.pca(**settings_).compute(X)
-        for weights in (None, short_weights(d4p.num_procs())):
-            res = d4p.pca(distributed=True, **settings_).compute(local_rows(X, weights))
-            assert_pca_equal(res, batch, settings_.get("isDeterministic", False))
-            everyone = current_comm().allgather(res)
-            assert all(r == everyone[0] for r in everyone)  # identical on every rank
+    batch = d4p.pca(**settings_).compute(X)
+    weights = weights_for("short" if split == "short_ranks" else None)
+    res = d4p.pca(distributed=True, **settings_).compute(local_rows(X, weights))
+    assert_pca_equal(res, batch, settings_.get("isDeterministic", False))
+    everyone = current_comm().allgather(res)
+    assert all(r == everyone[0] for r in everyone)  # identical on every rank
 
 
 @spmd
@@ -663,53 +796,80 @@ def test_distributed_empty_list_ranks():
 # ---- bad input on one rank -----------------------------------------------------------------
 
 
-DIST_ALGOS = [
-    lambda: d4p.qr(distributed=True),
-    lambda: d4p.svd(distributed=True),
-    lambda: d4p.svd(leftSingularMatrix="notRequired", distributed=True),
-    lambda: d4p.pca(distributed=True),
-    lambda: d4p.pca(method="svdDense", distributed=True),
-]
+DIST_ALGOS = {
+    "qr": lambda: d4p.qr(distributed=True),
+    "svd": lambda: d4p.svd(distributed=True),
+    "svd_without_u": lambda: d4p.svd(leftSingularMatrix="notRequired", distributed=True),
+    "pca_correlation": lambda: d4p.pca(distributed=True),
+    "pca_svd": lambda: d4p.pca(method="svdDense", distributed=True),
+}
 
 
 def on_last_rank(bad, good):
     return bad if d4p.my_procid() == d4p.num_procs() - 1 else good
 
 
-def expect_all_ranks(exc_type, match, make):
-    for algo in DIST_ALGOS:
-        with pytest.raises(exc_type, match=match) as info:
-            algo().compute(make())
-        if d4p.num_procs() > 1:
-            assert isinstance(info.value, d4p.RankError)
-            assert f"rank {d4p.num_procs() - 1} of {d4p.num_procs()}" in str(info.value)
-
-
-@spmd
-def test_bad_input_on_one_rank_raises_everywhere():
-    good = data(20, 3)
-    bad = good.copy()
-    bad[2, 1] = np.nan
-    expect_all_ranks(ValueError, r"nan at row 2, column 1", lambda: on_last_rank(bad, good))
-    short = good[:2].copy()
-    short[1, 0] = np.inf  # fewer rows than columns: the Householder path checks too
-    expect_all_ranks(ValueError, r"inf at row 1, column 0", lambda: on_last_rank(short, good))
-    expect_all_ranks(ValueError, "non-numeric",
-                     lambda: on_last_rank(np.array([["a", "b", "c"]], dtype=object), good))
+def raises_on_every_rank(exc_type, match, run, culprit=None):
+    """``run()`` raises ``exc_type`` matching ``match`` here; with several ranks a
+    RankError naming ``culprit`` (default: the last rank)."""
+    with pytest.raises(exc_type, match=match) as info:
+        run()
     if d4p.num_procs() > 1:
-        expect_all_ranks(ValueError, "has 4 columns but the other ranks have 3",
-                         lambda: on_last_rank(np.ones((5, 4)), good))
+        assert isinstance(info.value, d4p.RankError)
+        culprit = d4p.num_procs() - 1 if culprit is None else culprit
+        assert f"rank {culprit}" in str(info.value)
+    return info.value
+
+
+def _good():
+    return data(20, 3)
+
+
+def _nan_row():
+    bad = _good()
+    bad[2, 1] = np.nan
+    return bad
+
+
+def _short_inf():
+    short = _good()[:2].copy()
+    short[1, 0] = np.inf  # fewer rows than columns: the Householder path checks too
+    return short
+
+
+BAD_INPUTS = {
+    "nan": (r"nan at row 2, column 1", _nan_row),
+    "inf_short": (r"inf at row 1, column 0", _short_inf),
+    "non_numeric": ("non-numeric", lambda: np.array([["a", "b", "c"]], dtype=object)),
+    "more_columns": ("has 4 columns but the other ranks have 3", lambda: np.ones((5, 4))),
+}
+
+
+@spmd_cases(**{f"{algo}__{bad}": (algo, bad) for algo in DIST_ALGOS for bad in BAD_INPUTS})
+def test_bad_input_on_one_rank_raises_everywhere(case):
+    algo, bad = case
+    match, make_bad = BAD_INPUTS[bad]
+    if bad == "more_columns" and d4p.num_procs() == 1:
+        return  # one rank has nothing to disagree with
+    make = DIST_ALGOS[algo]
+    err = raises_on_every_rank(ValueError, match,
+                               lambda: make().compute(on_last_rank(make_bad(), _good())))
+    if d4p.num_procs() > 1:
+        assert f"rank {d4p.num_procs() - 1} of {d4p.num_procs()}" in str(err)
     # and the same objects work again afterwards
-    assert d4p.qr(distributed=True).compute(good).matrixR.shape == (3, 3)
+    assert make().compute(_good()) is not None
+
+
+@spmd_cases(**{algo: algo for algo in DIST_ALGOS})
+def test_no_rows_anywhere_raises_everywhere(algo):
+    with pytest.raises(ValueError, match="empty on every rank"):
+        DIST_ALGOS[algo]().compute([])
+    with pytest.raises(ValueError, match="no rows on any rank"):
+        DIST_ALGOS[algo]().compute(np.empty((0, 3)))
 
 
 @spmd
-def test_no_rows_anywhere_raises_everywhere():
-    for algo in DIST_ALGOS:
-        with pytest.raises(ValueError, match="empty on every rank"):
-            algo().compute([])
-        with pytest.raises(ValueError, match="no rows on any rank|at least 2 rows"):
-            algo().compute(np.empty((0, 3)))
+def test_pca_one_row_in_total_raises_everywhere():
     with pytest.raises(ValueError, match="at least 2 rows"):
         d4p.pca(distributed=True).compute(np.ones((1, 2)) if d4p.my_procid() == 0
                                           else np.empty((0, 2)))
@@ -722,6 +882,85 @@ def test_correlation_matrix_in_distributed_mode_raises_everywhere():
         d4p.pca(distributed=True).compute(data(10, 3), correlation=on_last_rank(C, None))
     if d4p.num_procs() > 1:
         assert isinstance(info.value, d4p.RankError)
+
+
+# ---- ranks that disagree on a parameter --------------------------------------------------
+
+
+def mismatch(name, value, other, **fixed):
+    """The constructor arguments of this rank: ``name=value`` on the last rank,
+    ``name=other`` on the others (one rank: nothing to disagree with)."""
+    return {**fixed, name: on_last_rank(value, other)}
+
+
+MISMATCHES = {
+    "pca_nComponents": (d4p.pca, "nComponents", 2, 3, {}),
+    "pca_svd_nComponents": (d4p.pca, "nComponents", 1, -1, dict(method="svdDense")),
+    "pca_method": (d4p.pca, "method", "svdDense", "correlationDense", {}),
+    "pca_resultsToCompute": (d4p.pca, "resultsToCompute", "mean", "mean|variance", {}),
+    "pca_isDeterministic": (d4p.pca, "isDeterministic", True, False, {}),
+    "svd_leftSingularMatrix": (d4p.svd, "leftSingularMatrix", "notRequired", "", {}),
+    "svd_rightSingularMatrix": (d4p.svd, "rightSingularMatrix", "notRequired",
+                                "requiredInPackedForm", {}),
+}
+
+
+@spmd_cases(**MISMATCHES)
+def test_ranks_with_different_parameters_raise_everywhere(case):
+    cls, name, value, other, fixed = case
+    if d4p.num_procs() == 1:
+        return
+    X = local_rows(data(30, 4, seed=12))
+    algo = cls(distributed=True, **mismatch(name, value, other, **fixed))
+    err = raises_on_every_rank(ValueError, name, lambda: algo.compute(X))
+    assert f"{name} is" in str(err)
+    # the ranks are still in step: the next collective works
+    assert d4p.qr(distributed=True).compute(X).matrixR.shape == (4, 4)
+
+
+@spmd_cases(same_default=("", "requiredInPackedForm"), pca_all=(0, -1),
+            pca_method=("defaultDense", "correlationDense"))
+def test_equivalent_parameter_spellings_agree(case):
+    value, other = case
+    X = local_rows(data(30, 4, seed=12))
+    if isinstance(value, int):
+        res = d4p.pca(distributed=True, nComponents=on_last_rank(value, other)).compute(X)
+        assert res.eigenvectors.shape == (4, 4)
+    elif value == "defaultDense":
+        res = d4p.pca(distributed=True, method=on_last_rank(value, other)).compute(X)
+        assert res.eigenvectors.shape == (4, 4)
+    else:
+        res = d4p.svd(distributed=True, leftSingularMatrix=on_last_rank(value, other)).compute(X)
+        assert res.leftSingularMatrix.shape == (X.shape[0], 4)
+
+
+@spmd
+def test_fptype_may_differ_between_ranks():
+    """fptype only sets the dtype of each rank's results (docs/migrating.md)."""
+    X = local_rows(data(30, 4, seed=12))
+    fptype = on_last_rank("float", "double")
+    want = np.float32 if fptype == "float" else np.float64
+    assert d4p.qr(fptype, distributed=True).compute(X).matrixR.dtype == want
+    assert d4p.svd(fptype, distributed=True).compute(X).singularValues.dtype == want
+    assert d4p.pca(fptype, distributed=True).compute(X).eigenvalues.dtype == want
+
+
+@spmd
+def test_qr_streaming_on_one_rank_only_raises_everywhere():
+    """One rank streams (compute, then finalize) while the others compute at once:
+    the ranks run different steps, and every rank says so (no hang)."""
+    if d4p.num_procs() == 1:
+        return
+    X = local_rows(data(30, 4, seed=12))
+    streaming = on_last_rank(True, False)
+    algo = d4p.qr(distributed=True, streaming=streaming)
+
+    def run():
+        res = algo.compute(X)
+        return algo.finalize() if streaming else res
+
+    err = raises_on_every_rank(ValueError, "different steps", run)
+    assert "qr.finalize" in str(err) and "qr.compute" in str(err)
 
 
 # ---- property test ---------------------------------------------------------------------------

@@ -211,6 +211,7 @@ def test_empty_ranks_given_as_empty_lists():
         assert res.indices.shape == (0, 3)
 
 
+@pytest.mark.timeout(120)
 def test_many_exchange_rounds_and_blocks(monkeypatch):
     """Small round and block budgets: many rounds of queries, many blocks."""
     monkeypatch.setattr(knn_search, "ROUND_BYTES", 3000)
@@ -472,6 +473,14 @@ def test_bad_parameters(cls, kwargs, exc, match):
         cls(**kwargs)
 
 
+@pytest.mark.parametrize("cls", [d4p.bf_knn_classification_training,
+                                 d4p.bf_knn_classification_prediction,
+                                 d4p.bf_knn_regression_training, d4p.bf_knn_regression_prediction])
+def test_positional_class_count_gets_a_hint(cls):
+    with pytest.raises(TypeError, match="pass nClasses= and k= by keyword"):
+        cls(3)
+
+
 def test_daal4py_names_and_the_issues_names_of_vote_weights():
     for name, canonical in [("voteDistance", "voteDistance"),
                             ("voteWeightsDistance", "voteDistance"),
@@ -504,6 +513,7 @@ def test_merge_sorted_takes_the_lexicographic_best():
 # ---- property: any split equals the exact reference ---------------------------------------------
 
 
+@pytest.mark.timeout(300)
 @given(n=st.integers(1, 40), p=st.integers(1, 4), nranks=st.integers(1, 6),
        seed=st.integers(0, 2**32 - 1), distance=st.booleans(), data_=st.data())
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -599,3 +609,30 @@ def test_wrong_model_type_on_one_rank_raises_everywhere():
     bad = on_last_rank(d4p.bf_knn_classification_training(nClasses=3, distributed=True)
                        .compute(local_rows(X), local_rows(y)), model)
     expect_all_ranks(TypeError, "pass the model", lambda: predict(X, bad, 3))
+
+
+def test_prediction_with_default_n_classes_uses_the_models_classes():
+    """daal4py's examples predict with ``bf_knn_classification_prediction()`` (nClasses 2)
+    on a model of more classes."""
+    X, y = gaussian(120, 3, seed=68, classes=5)
+    model = d4p.bf_knn_classification_training(nClasses=5).compute(X, y).model
+    res = d4p.bf_knn_classification_prediction(k=3).compute(X[:30], model)
+    np.testing.assert_array_equal(res.prediction[:, 0],
+                                  sklearn_classifier(X, y, 3).predict(X[:30]))
+
+
+def test_model_rows_are_read_only_and_doUse_follows_the_users_array():
+    X, y = gaussian(40, 2, seed=69)
+    Q, _ = gaussian(5, 2, seed=70)
+    own = d4p.bf_knn_classification_training(nClasses=3).compute(X, y).model
+    with pytest.raises(ValueError):
+        own.data[0, 0] = 1.0
+    first = predict(Q, own, 3, distributed=False)
+    assert predict(Q, own, 3, distributed=False) == first  # the kept search data
+    Xu = X.copy()
+    shared = d4p.bf_knn_classification_training(nClasses=3, dataUseInModel="doUse").compute(
+        Xu, y).model
+    assert predict(Q, shared, 3, distributed=False) == first
+    Xu[:] = Xu[::-1]  # daal4py's 'doUse': the model refers to the caller's rows
+    dist, idx = exact_neighbors(Xu, Q, 3)
+    np.testing.assert_array_equal(predict(Q, shared, 3, distributed=False).indices, idx)
