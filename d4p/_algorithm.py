@@ -4,8 +4,6 @@
 """
 import numpy as np
 
-from ._inputs import columns_of  # noqa: F401  (re-exported until every family is ported)
-from ._protocol import Agreement, communicator, raise_on_all  # noqa: F401  (same)
 
 FPTYPES = {"double": np.float64, "float": np.float32}
 
@@ -46,24 +44,6 @@ def check_bool(algo, param, value):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{algo}: {param} must be True or False, got {value!r}")
     return bool(value)
-
-
-def same_columns(infos, where, size, what="data"):
-    """The column count every rank agreed on; raise identically on all ranks if not."""
-    known = [(r, p) for r, p in enumerate(infos) if p is not None]
-    if not known:
-        raise_on_all({0: ("ValueError", "ValueError", f"{what} is empty on every rank")}, where, size)
-    ref_rank, ref = known[0]
-    counts = {}
-    for r, p in known:
-        counts[p] = counts.get(p, 0) + 1
-    majority = max(counts, key=lambda p: (counts[p], p == ref))
-    bad = {r: ("ValueError", "ValueError",
-               f"{what} has {p} columns but the other ranks have {majority}")
-           for r, p in known if p != majority}
-    if bad:
-        raise_on_all(bad, where, size)
-    return majority
 
 
 def as_fptype(array, dtype):
