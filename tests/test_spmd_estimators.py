@@ -140,6 +140,20 @@ def test_incremental_empirical_covariance():
     close(fitted.covariance_, ref.covariance_)
 
 
+@spmd
+def test_incremental_rank_without_partial_fit_still_finalizes():
+    X = data(seed=19)
+    est = IncrementalLinearRegression(fit_intercept=False)
+    mine = local_rows(X)
+    if len(mine):  # an empty rank never calls partial_fit, only finalize_fit
+        est.partial_fit(mine[:, :3], mine[:, 3])
+    est.finalize_fit()
+    ref = skl.LinearRegression(fit_intercept=False).fit(X[:, :3], X[:, 3])
+    close(est.coef_, ref.coef_)
+    assert est.n_features_in_ == 3
+    same_on_every_rank(est.coef_)
+
+
 # ---- preprocessing -------------------------------------------------------------------------
 
 
