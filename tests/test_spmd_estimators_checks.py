@@ -54,20 +54,8 @@ ESTIMATORS = [
     linear_model.Ridge(), preprocessing.StandardScaler(), preprocessing.MaxAbsScaler(),
     naive_bayes.MultinomialNB(), cluster.KMeans(),
 ]
-NEEDS = {"LogisticRegression": ("logistic_regression_training",),
-         "DBSCAN": ("dbscan",),
-         "KNeighborsClassifier": ("bf_knn_classification_training",),
-         "KNeighborsRegressor": ("bf_knn_regression_training",),
-         "NearestNeighbors": ("bf_knn_classification_training",)}
-LATER = [linear_model.LogisticRegression(), cluster.DBSCAN(), neighbors.KNeighborsClassifier(),
+MODEL_ESTIMATORS = [linear_model.LogisticRegression(), cluster.DBSCAN(), neighbors.KNeighborsClassifier(),
          neighbors.KNeighborsRegressor(), neighbors.NearestNeighbors()]
-
-
-def _available(names):
-    try:
-        return all(getattr(d4p, n) is not None for n in names)
-    except AttributeError:
-        return False
 
 
 def _expected(est):
@@ -81,9 +69,6 @@ def _expected(est):
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("est", ESTIMATORS + LATER, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("est", ESTIMATORS + MODEL_ESTIMATORS, ids=lambda e: type(e).__name__)
 def test_check_estimator(est):
-    needs = NEEDS.get(type(est).__name__, ())
-    if not _available(needs):
-        pytest.skip(f"d4p.{needs[0]} is not on this branch yet")
     check_estimator(est, expected_failed_checks=_expected(est))

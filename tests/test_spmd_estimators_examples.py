@@ -12,28 +12,6 @@ from test_examples import TIMEOUT, check, run_python
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "examples", "spmd", "*.py")))
-#: example -> the algorithm-layer classes it needs (examples of estimators whose
-#: algorithm has not landed on this branch are skipped, saying so)
-NEEDS = {"linear_model_spmd.py": ("logistic_regression_training",),
-         "cluster_spmd.py": ("dbscan",),
-         "neighbors_spmd.py": ("bf_knn_classification_training", "bf_knn_regression_training")}
-
-
-def _missing(example):
-    for name in NEEDS.get(os.path.basename(example), ()):
-        try:
-            getattr(d4p, name)
-        except AttributeError:
-            return name
-    return None
-
-
-def _skip_if_missing(example):
-    missing = _missing(example)
-    if missing:
-        pytest.skip(f"d4p.{missing} is not on this branch yet")
-
-
 def test_one_example_per_module():
     import d4p.spmd
 
@@ -43,14 +21,12 @@ def test_one_example_per_module():
 @pytest.mark.timeout(TIMEOUT + 30)
 @pytest.mark.parametrize("example", EXAMPLES, ids=os.path.basename)
 def test_spmd_example_plain_python(example):
-    _skip_if_missing(example)
     check(run_python([example]))
 
 
 @pytest.mark.timeout(TIMEOUT + 30)
 @pytest.mark.parametrize("example", EXAMPLES, ids=os.path.basename)
 def test_spmd_example_simulated_ranks(example):
-    _skip_if_missing(example)
     check(run_python(["-m", "d4p", "-n", "4", example]))
 
 
@@ -58,5 +34,4 @@ def test_spmd_example_simulated_ranks(example):
 @pytest.mark.timeout(TIMEOUT + 30)
 @pytest.mark.parametrize("example", EXAMPLES, ids=os.path.basename)
 def test_spmd_example_mpiexec(example):
-    _skip_if_missing(example)
     check(run_mpi(2, [example], timeout=TIMEOUT))

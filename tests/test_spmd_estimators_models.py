@@ -1,8 +1,6 @@
 """d4p.spmd estimators over the algorithms of issues 15 and 16: LogisticRegression,
 DBSCAN, KNeighborsClassifier / Regressor and NearestNeighbors, equal to
 scikit-learn's on all rows concatenated in rank order, for any split.
-
-Bodies are registered only when the algorithm-layer class is on this branch.
 """
 import numpy as np
 import pytest
@@ -14,18 +12,6 @@ from sklearn import neighbors as skn
 import d4p
 from spmd import local_rows, row_range, spmd
 from test_spmd_estimators import close, same_on_every_rank
-
-
-def _available(*names):
-    try:
-        return all(getattr(d4p, n) is not None for n in names)
-    except AttributeError:
-        return False
-
-
-HAVE_LOGISTIC = _available("logistic_regression_training")
-HAVE_DBSCAN = _available("dbscan")
-HAVE_KNN = _available("bf_knn_classification_training", "bf_knn_regression_training")
 
 
 def my_slice(n):
@@ -109,17 +95,6 @@ def _neighbors():
     assert_allclose(graph.toarray(), ref_nn.kneighbors_graph(Q).toarray()[q])
 
 
-if HAVE_LOGISTIC:
-    test_logistic_regression = spmd(_logistic_regression)
-if HAVE_DBSCAN:
-    test_dbscan = spmd(_dbscan)
-if HAVE_KNN:
-    test_neighbors = spmd(_neighbors)
-
-
-@pytest.mark.parametrize("have,what", [(HAVE_LOGISTIC, "logistic_regression_training"),
-                                       (HAVE_DBSCAN, "dbscan"),
-                                       (HAVE_KNN, "bf_knn_*")])
-def test_algorithm_layer_present(have, what):
-    if not have:
-        pytest.skip(f"d4p.{what} is not on this branch yet; its estimator tests are not run")
+test_logistic_regression = spmd(_logistic_regression)
+test_dbscan = spmd(_dbscan)
+test_neighbors = spmd(_neighbors)
