@@ -10,8 +10,13 @@ from .comm.base import _describe, build_rank_error
 from .comm.threads import ThreadCommunicator, ThreadGroup, default_threads_per_rank
 
 
-def run_threads(fn, nranks, args=(), kwargs=None, timeout="config", where=None):
-    """Run ``fn`` on ``nranks`` threads; see :func:`d4p.run_spmd`."""
+def run_threads(fn, nranks, args=(), kwargs=None, timeout="config", where=None,
+                finished="finished the program"):
+    """Run ``fn`` on ``nranks`` threads; see :func:`d4p.run_spmd`.
+
+    ``finished`` says what a rank whose ``fn`` returned did, in the error the
+    ranks still waiting for it raise (``"returned from fn"``, ...).
+    """
     kwargs = kwargs or {}
     nranks = int(nranks)
     if nranks < 1:
@@ -29,16 +34,19 @@ def run_threads(fn, nranks, args=(), kwargs=None, timeout="config", where=None):
         _engine._rank_local.own_comm = comm
         _engine._rank_local.in_simulated_rank = True
         _rank_rngs.give_this_thread_its_own()
+        event, failure, secondary = finished, None, False
         try:
             _set_kernel_threads(kernel_threads)
             results[rank] = fn(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - every failure must be reported
             errors[rank] = exc
-            if not isinstance(exc, (RankError, CollectiveAborted)):
+            event, failure = f"failed with {type(exc).__name__}: {exc}", _describe(exc)
+            secondary = isinstance(exc, (RankError, CollectiveAborted))
+            if not secondary:
                 # Nobody else can finish a collective with this rank: release them.
                 group.abort(f"rank {rank} failed with {type(exc).__name__}: {exc}")
         finally:
-            group.finish(rank)
+            group.finish(rank, event, failure, secondary)
 
     threads = [threading.Thread(target=rank_main, args=(r,), name=f"d4p-rank-{r}", daemon=True)
                for r in range(nranks)]
@@ -66,7 +74,7 @@ def _combined_error(errors, nranks, where, broken_reason):
     if agreed and not primary:
         return agreed[0]
     if not primary:  # only abandoned collectives: the group knows why
-        return RankError(f"{where} (simulated ranks): {broken_reason}", {}, where)
+        return RankError(f"{broken_reason} ({where}, simulated ranks)", {}, where)
     failures = {r: _describe(e) for r, e in primary.items()}
     err = build_rank_error(failures, f"{where} (simulated ranks)", nranks)
     err.__cause__ = primary[min(primary)]
