@@ -1,5 +1,6 @@
 """Running one function on N simulated ranks (threads), and collecting the outcome."""
 import threading
+import time
 
 from threadpoolctl import threadpool_limits
 
@@ -55,14 +56,29 @@ def run_threads(fn, nranks, args=(), kwargs=None, timeout="config", where=None,
         with threadpool_limits(limits=kernel_threads, user_api="blas"):
             for t in threads:
                 t.start()
-            for t in threads:
-                t.join()
+            _join(threads, group)
     finally:
         _rank_rngs.uninstall()
     if any(e is not None for e in errors):
         raise _combined_error(errors, nranks, where or getattr(fn, "__name__", "run_spmd"),
                               group.broken_reason)
     return results
+
+
+#: Seconds to wait, once the ranks' collectives can no longer complete, for ranks
+#: still busy outside d4p before reporting without them (as MPI_Abort would).
+ABANDON_GRACE = 3.0
+
+
+def _join(threads, group):
+    """Wait for every rank; after a failure, wait for a rank busy in other work at
+    most ABANDON_GRACE seconds (its daemon thread is left behind)."""
+    for t in threads:
+        while t.is_alive():
+            t.join(0.05)
+            broken = group.broken_at
+            if broken is not None and time.monotonic() - broken > ABANDON_GRACE:
+                return
 
 
 def _combined_error(errors, nranks, where, broken_reason):

@@ -30,7 +30,7 @@ MAX_COUNT = 2**31 - 1
 # Tags on d4p's own duplicate communicator (never the user's).
 NOTICE_TAG, SIZE_TAG, DATA_TAG = 1, 2, 3
 
-_SPIN = 100e-6  # seconds a collective spins on Test() before it starts sleeping
+_SPIN = 200e-6  # seconds a collective spins on Test() before it starts sleeping
 _MAX_PAUSE = 1e-3  # longest sleep between polls: an idle rank frees its core
 
 

@@ -43,6 +43,7 @@ class ThreadGroup:
         self._epochs = [0] * size  # daalfini() calls per rank: a rank ahead has left
         self._broken = None  # message explaining why collectives can no longer complete
         self._departure = None  # the RankError every waiting rank raises, once known
+        self.broken_at = None  # time.monotonic() when collectives stopped being possible
 
     # ---- life cycle ------------------------------------------------------------
 
@@ -56,6 +57,7 @@ class ThreadGroup:
         with self._cond:
             if self._broken is None:
                 self._broken = reason
+                self.broken_at = time.monotonic()
             self._cond.notify_all()
 
     def finish(self, rank, event="finished the program", failure=None, secondary=False):
@@ -122,6 +124,7 @@ class ThreadGroup:
         if gone:
             self._departure = departure_error(gone, where or what, self.size)
             self._broken = str(self._departure)
+            self.broken_at = time.monotonic()
             self._cond.notify_all()
             raise _copy_error(self._departure)
         if deadline is not None and time.monotonic() >= deadline:
