@@ -87,6 +87,25 @@ def test_agree_raises_same_error_on_every_rank():
 
 
 @spmd
+def test_exchange_sends_each_object_to_its_destination_only():
+    comm = current_comm()
+    r, size = comm.rank, comm.size
+    # Rank r sends (r, d) and an array of length r + d to rank d; nothing to rank r + 1.
+    out = [None if d == (r + 1) % size and size > 1 else (r, d, np.arange(r + d))
+           for d in range(size)]
+    got = comm.exchange(out)
+    assert len(got) == size
+    for src, item in enumerate(got):
+        if r == (src + 1) % size and size > 1:
+            assert item is None
+        else:
+            assert item[:2] == (src, r)
+            np.testing.assert_array_equal(item[2], np.arange(src + r))
+    with pytest.raises(ValueError, match="one entry per rank"):
+        comm.exchange([None] * (size + 1))
+
+
+@spmd
 def test_row_offset_is_exclusive_prefix_sum():
     comm = current_comm()
     offset, total = comm.row_offset(comm.rank + 1)

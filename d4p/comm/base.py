@@ -140,6 +140,19 @@ class Communicator(abc.ABC):
                             f"point:\n{calls}", {}, where)
         return [i for _, i, _ in records]
 
+    def exchange(self, per_dest):
+        """All-to-all of objects: send ``per_dest[d]`` to rank ``d``; return the list
+        of what every rank sent to this one, in source rank order.
+
+        ``per_dest`` has one (picklable) entry per rank, ``None`` for nothing.  The
+        threads and MPI backends move each object only to its destination; this
+        default goes through :meth:`allgather` (every rank sees every list).
+        """
+        if len(per_dest) != self.size:
+            raise ValueError(f"exchange needs one entry per rank ({self.size}), "
+                             f"got {len(per_dest)}")
+        return [lists[self.rank] for lists in self.allgather(list(per_dest))]
+
     def row_offset(self, n_local):
         """Global index of this rank's first row when the ranks' rows are
         concatenated in rank order, and the total row count."""

@@ -40,6 +40,12 @@ def register(comm):
             _install_excepthook()
 
 
+def keep(sends):
+    """Hold notice sends (requests and buffers) until they complete."""
+    _pending.extend(sends)
+    _pending[:] = [(req, buf) for req, buf in _pending if not req.Test()]
+
+
 def announce(event, failure=None, secondary=False):
     """Post this rank's final notice on every registered communicator (once)."""
     with _lock:

@@ -202,7 +202,7 @@ class MPICommunicator(Communicator):
         return True
 
     def release(self):
-        self._notice("called daalfini()", final=False)
+        leaving.keep(self._notice("called daalfini()", final=False))
         self._epoch += 1
         self._done = 0
 
@@ -269,6 +269,27 @@ class MPICommunicator(Communicator):
         self._wait(self._comm.Igatherv(payload, recv, root=root))
         self._done += 1
         return _split(buf, sizes, self._rank, obj) if self._rank == root else None
+
+    def exchange(self, per_dest):
+        if len(per_dest) != self._size:
+            raise ValueError(f"exchange needs one entry per rank ({self._size}), "
+                             f"got {len(per_dest)}")
+        self._enter("exchange")
+        me = self._rank
+        payloads = [np.empty(0, np.uint8) if r == me else _dumps(obj)
+                    for r, obj in enumerate(per_dest)]
+        send_sizes = np.array([p.size for p in payloads], dtype=np.int64)
+        recv_sizes = np.empty(self._size, dtype=np.int64)
+        self._wait(self._comm.Ialltoall(send_sizes, recv_sizes))
+        send = np.concatenate(payloads) if payloads else np.empty(0, np.uint8)
+        recv = np.empty(int(recv_sizes.sum()), dtype=np.uint8)
+        byte = self._MPI.BYTE
+        self._wait(self._comm.Ialltoallv(
+            [send, send_sizes, _displacements(send_sizes), byte],
+            [recv, recv_sizes, _displacements(recv_sizes), byte]))
+        self._done += 1
+        out = _split(recv, recv_sizes, me, per_dest[me])
+        return out
 
     # ---- a real tree: each rank sends or receives O(log P) objects ------------------
 

@@ -36,4 +36,7 @@ class SerialCommunicator(Communicator):
         check_root(root, 1)
         return [obj]
 
-
+    def exchange(self, per_dest):
+        if len(per_dest) != 1:
+            raise ValueError(f"exchange needs one entry per rank (1), got {len(per_dest)}")
+        return [per_dest[0]]

@@ -193,6 +193,16 @@ class ThreadCommunicator(Communicator):
             return None
         return self._exchange("gather", obj, self._copies)
 
+    def exchange(self, per_dest):
+        if len(per_dest) != self.size:
+            raise ValueError(f"exchange needs one entry per rank ({self.size}), "
+                             f"got {len(per_dest)}")
+        me = self._rank
+        return self._exchange(
+            "exchange", list(per_dest),
+            lambda lists: [lists[r][me] if r == me else _private_copy(lists[r][me])
+                           for r in range(len(lists))])
+
     def tree_reduce(self, obj, merge):
         """A binomial tree, as on MPI: round ``j`` sends rank ``r + 2**j``'s partial
         to rank ``r``, so each rank sends at most one object and receives at most
