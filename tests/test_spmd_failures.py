@@ -274,3 +274,19 @@ def test_ranks_calling_different_computations_fail_on_every_rank():
     with pytest.raises(d4p.RankError, match="different distributed computations") as info:
         d4p.run_spmd(body, 3)
     assert "rank 1: low_order_moments.compute" in str(info.value)
+
+
+@pytest.mark.timeout(60)
+def test_operation_names_the_collectives_a_leaving_rank_never_joined():
+    from d4p._engine import current_comm
+
+    def body():
+        comm = current_comm()
+        if comm.rank == 2:
+            return None
+        with comm.operation("dbscan.compute"):
+            return comm.exchange([comm.rank] * comm.size)
+
+    with pytest.raises(d4p.RankError,
+                       match=r"^rank 2 returned from body\(\) without joining dbscan.compute$"):
+        d4p.run_spmd(body, 3)
