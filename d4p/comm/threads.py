@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from .._errors import CollectiveAborted, CollectiveTimeout, D4PError, RankError
+from .._errors import CollectiveAborted, CollectiveTimeout, D4PError
 from .base import Communicator, REDUCE_OPS, check_root, departure_error, reduce_arrays
 
 
