@@ -63,10 +63,13 @@ def run_script(path, args, nranks, timeout=None):
     except Exception as exc:  # noqa: BLE001 - report and fail, as mpiexec would
         import traceback
 
+        # Printed as Python prints an uncaught exception: the failing rank's own
+        # traceback, then "d4p.RankError: <message>" on its own last line(s).
         cause = exc.__cause__
         if cause is not None:
             traceback.print_exception(type(cause), cause, cause.__traceback__)
-        print(f"d4p: {exc}", file=sys.stderr)
+        sys.stderr.write("".join(traceback.format_exception_only(type(exc), exc)))
+        sys.stderr.flush()
         return 1
     return 0
 

@@ -19,7 +19,7 @@ _MPI_LAUNCHER_VARS = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE
                       "MV2_COMM_WORLD_SIZE", "MPI_LOCALNRANKS")
 
 _lock = threading.Lock()
-_process = {"comm": None}  # the main program's communicator, resolved lazily
+_process = {"comm": None, "world": None}  # the main program's communicator, resolved lazily
 _rank_local = threading.local()  # .comm: a simulated rank's own communicator
 
 __has_dist__ = True
@@ -41,12 +41,16 @@ def _wrap(comm):
 
 
 def _mpi_world():
-    from .comm.mpi import MPICommunicator, install_abort_on_uncaught_exception
+    """d4p's communicator over ``COMM_WORLD``: made once per process (creating it
+    is collective), and kept across ``daalfini()``, which only releases it."""
+    if _process["world"] is not None:
+        return _process["world"]
+    from .comm.mpi import MPICommunicator
 
-    comm = MPICommunicator()
-    install_abort_on_uncaught_exception(comm.mpi_comm)
+    comm = MPICommunicator()  # also installs the exit notices (d4p.comm.leaving)
     _apply_node_thread_policy(comm)
     _warm_cache_once_per_node(comm)
+    _process["world"] = comm
     return comm
 
 
@@ -106,10 +110,14 @@ def daalfini():
     communicator is resolved again on next use), after ``daalfini()``.
     """
     if getattr(_rank_local, "in_simulated_rank", False):
-        _rank_local.comm = _rank_local.own_comm
+        comm, _rank_local.comm = _rank_local.comm, _rank_local.own_comm
     else:
         with _lock:
-            _process["comm"] = None
+            comm, _process["comm"] = _process["comm"], None
+    if comm is not None:
+        # Tell the other ranks: a collective they enter that this rank has not
+        # joined now fails at once ("rank 2 called daalfini() without joining ...").
+        comm.release()
 
 
 def num_procs():
@@ -139,10 +147,16 @@ def set_num_threads(n):
     threadpool_limits(limits=n, user_api="blas")
 
 
+#: What the per-node thread policy found on this rank under MPI: the ranks that share
+#: this rank's node (``COMM_TYPE_SHARED``) and the threads it gave this rank.
+NODE_POLICY = {"ranks_on_node": None, "threads": None}
+
+
 def _apply_node_thread_policy(comm):
     """Under MPI, give each rank cores ÷ (ranks on this node) threads by default."""
     if os.environ.get("D4P_NUM_THREADS"):
         set_num_threads(int(os.environ["D4P_NUM_THREADS"]))
+        NODE_POLICY["threads"] = int(os.environ["D4P_NUM_THREADS"])
         return
     try:
         local = comm.mpi_comm.Split_type(comm._MPI.COMM_TYPE_SHARED)
@@ -150,8 +164,10 @@ def _apply_node_thread_policy(comm):
         local.Free()
     except Exception:  # pragma: no cover - exotic MPI without shared split
         per_node = comm.size
+    NODE_POLICY["ranks_on_node"] = per_node
     if per_node > 1:
         set_num_threads(max(1, (os.cpu_count() or 1) // per_node))
+        NODE_POLICY["threads"] = max(1, (os.cpu_count() or 1) // per_node)
 
 
 def _warm_cache_once_per_node(comm):
@@ -199,4 +215,5 @@ def run_spmd(fn, nranks, *args, **kwargs):
     """
     from ._spmd import run_threads
 
-    return run_threads(fn, nranks, args, kwargs)
+    name = getattr(fn, "__name__", "fn")
+    return run_threads(fn, nranks, args, kwargs, finished=f"returned from {name}()")

@@ -6,19 +6,28 @@ names the failing rank(s) and their causes.  So that ``except ValueError`` keeps
 working in SPMD scripts, the error is also an instance of the failing rank's own
 exception type whenever that type is a common built-in one (ValueError, TypeError,
 FileNotFoundError, ...).
+
+Every class here prints as ``d4p.<Name>`` in a traceback, and every ``RankError``
+subclass prints as ``d4p.RankError``, so that a log can be searched for one name.
 """
 
 
 class D4PError(RuntimeError):
     """Base class of the errors d4p raises about the SPMD run itself."""
 
+    __module__ = "d4p"
+
 
 class CollectiveTimeout(D4PError):
     """A collective waited longer than the configured timeout for other ranks."""
 
+    __module__ = "d4p"
+
 
 class CollectiveAborted(D4PError):
     """A collective was abandoned because another rank failed (threads backend)."""
+
+    __module__ = "d4p"
 
 
 class RankError(D4PError):
@@ -32,6 +41,7 @@ class RankError(D4PError):
         What was being done, e.g. ``"low_order_moments.compute"``.
     """
 
+    __module__ = "d4p"
     mirrors = None  # the built-in type a subclass also derives from
 
     def __init__(self, message, failures=None, where=""):
@@ -63,7 +73,9 @@ def rank_error_class(base):
     cls = _classes.get(base)
     if cls is None:
         # KeyError's str() adds quotes around its argument; keep the message as is.
-        body = {"__module__": "d4p", "mirrors": base,
+        # __qualname__ "RankError": a traceback prints "d4p.RankError: ..." whatever
+        # the mirrored type, so one grep finds every rank failure.
+        body = {"__module__": "d4p", "__qualname__": "RankError", "mirrors": base,
                 "__str__": lambda self: self.args[0]}
         cls = type("Rank" + base.__name__, (RankError, base), body)
         _classes[base] = cls

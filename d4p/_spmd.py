@@ -1,5 +1,6 @@
 """Running one function on N simulated ranks (threads), and collecting the outcome."""
 import threading
+import time
 
 from threadpoolctl import threadpool_limits
 
@@ -10,8 +11,13 @@ from .comm.base import _describe, build_rank_error
 from .comm.threads import ThreadCommunicator, ThreadGroup, default_threads_per_rank
 
 
-def run_threads(fn, nranks, args=(), kwargs=None, timeout="config", where=None):
-    """Run ``fn`` on ``nranks`` threads; see :func:`d4p.run_spmd`."""
+def run_threads(fn, nranks, args=(), kwargs=None, timeout="config", where=None,
+                finished="finished the program"):
+    """Run ``fn`` on ``nranks`` threads; see :func:`d4p.run_spmd`.
+
+    ``finished`` says what a rank whose ``fn`` returned did, in the error the
+    ranks still waiting for it raise (``"returned from fn"``, ...).
+    """
     kwargs = kwargs or {}
     nranks = int(nranks)
     if nranks < 1:
@@ -29,16 +35,19 @@ def run_threads(fn, nranks, args=(), kwargs=None, timeout="config", where=None):
         _engine._rank_local.own_comm = comm
         _engine._rank_local.in_simulated_rank = True
         _rank_rngs.give_this_thread_its_own()
+        event, failure, secondary = finished, None, False
         try:
             _set_kernel_threads(kernel_threads)
             results[rank] = fn(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - every failure must be reported
             errors[rank] = exc
-            if not isinstance(exc, (RankError, CollectiveAborted)):
+            event, failure = f"failed with {type(exc).__name__}: {exc}", _describe(exc)
+            secondary = isinstance(exc, (RankError, CollectiveAborted))
+            if not secondary:
                 # Nobody else can finish a collective with this rank: release them.
                 group.abort(f"rank {rank} failed with {type(exc).__name__}: {exc}")
         finally:
-            group.finish(rank)
+            group.finish(rank, event, failure, secondary)
 
     threads = [threading.Thread(target=rank_main, args=(r,), name=f"d4p-rank-{r}", daemon=True)
                for r in range(nranks)]
@@ -47,14 +56,29 @@ def run_threads(fn, nranks, args=(), kwargs=None, timeout="config", where=None):
         with threadpool_limits(limits=kernel_threads, user_api="blas"):
             for t in threads:
                 t.start()
-            for t in threads:
-                t.join()
+            _join(threads, group)
     finally:
         _rank_rngs.uninstall()
     if any(e is not None for e in errors):
         raise _combined_error(errors, nranks, where or getattr(fn, "__name__", "run_spmd"),
                               group.broken_reason)
     return results
+
+
+#: Seconds to wait, once the ranks' collectives can no longer complete, for ranks
+#: still busy outside d4p before reporting without them (as MPI_Abort would).
+ABANDON_GRACE = 3.0
+
+
+def _join(threads, group):
+    """Wait for every rank; after a failure, wait for a rank busy in other work at
+    most ABANDON_GRACE seconds (its daemon thread is left behind)."""
+    for t in threads:
+        while t.is_alive():
+            t.join(0.05)
+            broken = group.broken_at
+            if broken is not None and time.monotonic() - broken > ABANDON_GRACE:
+                return
 
 
 def _combined_error(errors, nranks, where, broken_reason):
@@ -66,7 +90,7 @@ def _combined_error(errors, nranks, where, broken_reason):
     if agreed and not primary:
         return agreed[0]
     if not primary:  # only abandoned collectives: the group knows why
-        return RankError(f"{where} (simulated ranks): {broken_reason}", {}, where)
+        return RankError(f"{broken_reason} ({where}, simulated ranks)", {}, where)
     failures = {r: _describe(e) for r, e in primary.items()}
     err = build_rank_error(failures, f"{where} (simulated ranks)", nranks)
     err.__cause__ = primary[min(primary)]

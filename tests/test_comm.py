@@ -87,6 +87,25 @@ def test_agree_raises_same_error_on_every_rank():
 
 
 @spmd
+def test_alltoall_sends_each_object_to_its_destination_only():
+    comm = current_comm()
+    r, size = comm.rank, comm.size
+    # Rank r sends (r, d) and an array of length r + d to rank d; nothing to rank r + 1.
+    out = [None if d == (r + 1) % size and size > 1 else (r, d, np.arange(r + d))
+           for d in range(size)]
+    got = comm.alltoall(out)
+    assert len(got) == size
+    for src, item in enumerate(got):
+        if r == (src + 1) % size and size > 1:
+            assert item is None
+        else:
+            assert item[:2] == (src, r)
+            np.testing.assert_array_equal(item[2], np.arange(src + r))
+    with pytest.raises(ValueError, match="one object per rank"):
+        comm.alltoall([None] * (size + 1))
+
+
+@spmd
 def test_row_offset_is_exclusive_prefix_sum():
     comm = current_comm()
     offset, total = comm.row_offset(comm.rank + 1)
@@ -124,16 +143,3 @@ def test_serial_communicator():
     np.testing.assert_array_equal(comm.allreduce(np.ones(2), "max"), np.ones(2))
     with pytest.raises(KeyError):  # one rank: the plain local exception
         comm.agree(KeyError("k"), "step")
-
-
-@spmd
-def test_alltoall_delivers_each_object_to_its_destination():
-    rank, size = d4p.my_procid(), d4p.num_procs()
-    comm = current_comm()
-    sent = [np.full(dest + 1, 100 * rank + dest) for dest in range(size)]
-    got = comm.alltoall(sent)
-    assert len(got) == size
-    for src, arr in enumerate(got):
-        np.testing.assert_array_equal(arr, np.full(rank + 1, 100 * src + rank))
-    with pytest.raises(ValueError, match="one object per rank"):
-        comm.alltoall([None] * (size + 1))

@@ -2,7 +2,8 @@
 
 ``Communicator`` declares the surface the algorithms use; ``SerialCommunicator``
 (one rank), ``ThreadCommunicator`` (simulated ranks on threads) and
-``MPICommunicator`` (mpi4py, imported only when used) implement it.
+``MPICommunicator`` (mpi4py, imported only when used) implement it;
+:mod:`d4p.comm.leaving` tells the other MPI ranks when one leaves the program.
 """
 from .base import Communicator, pairwise_fold
 from .mpi import MPICommunicator

@@ -6,6 +6,7 @@ them (merging statistics up a tree, agreeing on failure, row offsets) is written
 once here, so every backend behaves the same way.
 """
 import abc
+import contextlib
 
 import numpy as np
 
@@ -57,14 +58,31 @@ class Communicator(abc.ABC):
     def gather(self, obj, root=0):
         """The list of every rank's ``obj`` on ``root``; ``None`` elsewhere."""
 
-    def alltoall(self, objs):
-        """Personalised exchange: ``objs[d]`` goes to rank ``d``; returns the list of
-        what every rank sent to this one, in rank order.
+    # ---- naming what the ranks are doing, and leaving ---------------------------
 
-        Each object travels only to its destination (backends override this
-        default, which is correct but sends everything everywhere)."""
-        objs = check_per_rank(objs, self.size)
-        return [sent[self.rank] for sent in self.allgather(objs)]
+    #: What the ranks are computing, e.g. ``"covariance.compute"``: the name an error
+    #: about a rank that never joins uses.  Set by :meth:`agree` (the first
+    #: collective of every ``compute``) and by :meth:`operation`.
+    current_operation = ""
+
+    @contextlib.contextmanager
+    def operation(self, where):
+        """Name the collectives inside the block, e.g. ``"kmeans.compute"``, for
+        errors about ranks that leave without joining them."""
+        previous = self.current_operation
+        self.current_operation = where
+        try:
+            yield self
+        finally:
+            self.current_operation = previous
+
+    def release(self):
+        """This rank stops using the communicator (``daalfini()``).
+
+        Backends that can, tell the other ranks, so that a collective they enter
+        which this rank has not joined fails at once instead of waiting.  The
+        communicator stays usable: a later collective joins it again.
+        """
 
     # ---- built on the primitives -------------------------------------------------
 
@@ -103,15 +121,35 @@ class Communicator(abc.ABC):
         """
         if error is not None and self.size == 1:
             raise error  # one rank: the plain local exception says it all
+        if where:
+            self.current_operation = where
         status = None if error is None else _describe(error)
-        records = self.allgather((status, info))
-        failures = {r: s for r, (s, _) in enumerate(records) if s is not None}
+        records = self.allgather((status, info, where))
+        failures = {r: s for r, (s, _, _) in enumerate(records) if s is not None}
         if failures:
             err = build_rank_error(failures, where, self.size)
             if error is not None:
                 raise err from error
             raise err
-        return [i for _, i in records]
+        wheres = {w for _, _, w in records}
+        if len(wheres) > 1:
+            # Ranks took different paths: each would wait in a collective the others
+            # never enter.  Say so on every rank instead.
+            calls = "\n".join(f"  rank {r}: {w or '(unnamed)'}" for r, (_, _, w) in enumerate(records))
+            raise RankError(f"ranks called different distributed computations at the same "
+                            f"point:\n{calls}", {}, where)
+        return [i for _, i, _ in records]
+
+    def alltoall(self, objs):
+        """Personalised exchange: send ``objs[d]`` to rank ``d``; return the list of
+        what every rank sent to this one, in source rank order.
+
+        ``objs`` has one (picklable) entry per rank, ``None`` for nothing.  The
+        threads and MPI backends move each object only to its destination; this
+        default goes through :meth:`allgather` (every rank sees every list).
+        """
+        objs = check_per_rank(objs, self.size)
+        return [lists[self.rank] for lists in self.allgather(objs)]
 
     def row_offset(self, n_local):
         """Global index of this rank's first row when the ranks' rows are
@@ -156,6 +194,33 @@ def reduce_arrays(arrays, op):
     for a in arrays[1:]:
         ufunc(out, a, out=out)
     return out
+
+
+def departure_error(departed, where, size):
+    """The RankError for ranks that left without joining ``where``.
+
+    ``departed`` maps each rank to ``(event, failure)``: ``event`` says what the
+    rank did (``"finished the program"``, ``"called daalfini()"``, ``"failed with
+    ZeroDivisionError: ..."``); ``failure`` is :func:`_describe` of the exception
+    it failed with, or None.  The error is also an instance of the first failing
+    rank's exception type where that is a common built-in one.
+    """
+    ranks = sorted(departed)
+    what = where or "the collective"
+    if len(ranks) == 1:
+        message = f"rank {ranks[0]} {departed[ranks[0]][0]} without joining {what}"
+    else:
+        lines = "\n".join(f"  rank {r}: {departed[r][0]}" for r in ranks)
+        message = (f"ranks {', '.join(map(str, ranks))} of {size} left without joining "
+                   f"{what}:\n{lines}")
+    from .._errors import _MIRRORED
+
+    by_name = {cls.__name__: cls for cls in _MIRRORED}
+    failed = [departed[r][1] for r in ranks if departed[r][1] is not None]
+    base = by_name.get(failed[0][0], RankError) if failed else RankError
+    failures = {r: (departed[r][1][1] if departed[r][1] else "Departure", departed[r][0])
+                for r in ranks}
+    return rank_error_class(base)(message, failures, where)
 
 
 def _describe(error):

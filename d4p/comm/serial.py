@@ -38,5 +38,3 @@ class SerialCommunicator(Communicator):
 
     def alltoall(self, objs):
         return check_per_rank(objs, 1)
-
-
