@@ -10,8 +10,7 @@ import Numba, SciPy, pandas or mpi4py.
 import importlib
 
 from ._config import config_context, get_config, set_config
-from ._engine import (__has_dist__, daalfini, daalinit, my_procid, num_procs, num_threads,
-                      run_spmd)
+from ._engine import __has_dist__, daalfini, daalinit, my_procid, num_procs, num_threads
 from ._errors import CollectiveAborted, CollectiveTimeout, D4PError, RankError
 
 __version__ = "0.1.0"
@@ -20,6 +19,7 @@ __version__ = "0.1.0"
 # after algorithm families, never after a public name: importing a submodule sets
 # the package attribute of its own name, which would hide a class of that name.
 _LAZY = {
+    "run_spmd": "_spmd",
     **{name: "moments" for name in (
         "low_order_moments", "low_order_moments_result", "covariance", "covariance_result")},
     "linear_regression_training": "linear_model",

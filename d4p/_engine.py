@@ -68,6 +68,13 @@ def _auto_comm():
     return SerialCommunicator()
 
 
+def enter_simulated_rank(comm):
+    """Make ``comm`` this thread's own communicator: the thread is a simulated rank."""
+    _rank_local.comm = comm
+    _rank_local.own_comm = comm
+    _rank_local.in_simulated_rank = True
+
+
 def current_comm():
     """The communicator a distributed ``compute`` on this rank uses."""
     comm = getattr(_rank_local, "comm", None)
@@ -189,31 +196,3 @@ def _warm_cache_once_per_node(comm):
         local.Barrier()
     finally:
         local.Free()
-
-
-# ---- simulated ranks -----------------------------------------------------------
-
-
-def run_spmd(fn, nranks, *args, **kwargs):
-    """Run ``fn(*args, **kwargs)`` on ``nranks`` simulated ranks (threads).
-
-    Each rank sees its own ``my_procid()`` and ``num_procs() == nranks``; a
-    distributed ``compute`` inside ``fn`` uses the threads communicator.
-
-    Returns
-    -------
-    list
-        The return values in rank order.
-
-    Raises
-    ------
-    RankError
-        If any rank raised.  Every other rank is released from the collective it
-        was waiting in, and the error names the failing rank(s) and their
-        exceptions.  A collective waiting longer than ``get_config()["timeout"]``
-        raises :class:`CollectiveTimeout` rather than hanging.
-    """
-    from ._spmd import run_threads
-
-    name = getattr(fn, "__name__", "fn")
-    return run_threads(fn, nranks, args, kwargs, finished=f"returned from {name}()")

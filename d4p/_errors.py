@@ -56,7 +56,7 @@ class RankError(D4PError):
 
 # Built-in exception types a RankError may also be an instance of.  Only types whose
 # constructor accepts a single message argument are listed.
-_MIRRORED = (ValueError, TypeError, KeyError, IndexError, FileNotFoundError,
+MIRRORED = (ValueError, TypeError, KeyError, IndexError, FileNotFoundError,
              PermissionError, IsADirectoryError, OSError, ZeroDivisionError,
              OverflowError, ArithmeticError, MemoryError, NotImplementedError,
              LookupError)
@@ -65,7 +65,7 @@ _classes = {}
 
 def rank_error_class(base):
     """The ``RankError`` subclass that is also a ``base`` (or RankError itself)."""
-    for known in _MIRRORED:
+    for known in MIRRORED:
         if base is known:
             break
     else:
@@ -83,5 +83,5 @@ def rank_error_class(base):
 
 
 def _rebuild_rank_error(base_name, message, failures, where):
-    base = {cls.__name__: cls for cls in _MIRRORED}.get(base_name, RankError)
+    base = {cls.__name__: cls for cls in MIRRORED}.get(base_name, RankError)
     return rank_error_class(base)(message, failures, where)

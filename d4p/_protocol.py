@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._engine import current_comm
-from .comm.base import build_rank_error
+from .comm.base import build_rank_error, group_by_value, name_ranks
 from .comm.serial import SerialCommunicator
 from ._errors import rank_error_class
 
@@ -174,36 +174,17 @@ def token(value):
     return f"an array of shape {arr.shape} (digest {digest.hexdigest()})"
 
 
-def _by_value(values):
-    """``{value: [ranks]}`` in order of first appearance, and the majority value (the
-    one held by most ranks; on a tie, the lowest rank's)."""
-    groups = {}
-    for r, v in values:
-        groups.setdefault(v, []).append(r)
-    majority = max(groups, key=lambda v: (len(groups[v]), -groups[v][0]))
-    return groups, majority
-
-
-def _ranks(ranks):
-    return f"rank {ranks[0]}" if len(ranks) == 1 else "ranks " + ", ".join(map(str, ranks))
-
-
 def _parameter_failures(records):
-    """Failures for ranks whose step, algorithm or parameters differ from the majority's,
-    and the majority's step (what every rank's error names)."""
-    idents = [(r, rec[0]) for r, rec in enumerate(records)]
-    groups, step = _by_value(idents)
-    if len(groups) > 1:
-        text = " while ".join(f"{_ranks(rs)} {'calls' if len(rs) == 1 else 'call'} {ident}"
-                              for ident, rs in sorted(groups.items(), key=lambda g: g[1][0]))
-        return {r: ("ValueError", "ValueError", f"the ranks run different steps: {text}")
-                for ident, rs in groups.items() if ident != step for r in rs}, step
+    """Failures for ranks whose parameters differ from the majority's, and the step
+    (what every rank's error names)."""
+    # (ranks in different steps were stopped by Communicator.agree already)
+    step = records[0][0]
     failures = {}
     for name in records[0][1]:
-        groups, majority = _by_value([(r, rec[1][name]) for r, rec in enumerate(records)])
+        groups, majority = group_by_value([(r, rec[1][name]) for r, rec in enumerate(records)])
         if len(groups) == 1:
             continue
-        text = " and ".join(f"{v} on {_ranks(rs)}" for v, rs in
+        text = " and ".join(f"{v} on {name_ranks(rs)}" for v, rs in
                             sorted(groups.items(), key=lambda g: g[1][0]))
         for v, rs in groups.items():
             if v != majority:
@@ -225,7 +206,7 @@ def _shape_failures(records):
                 continue
             failures.setdefault(0, ("ValueError", "ValueError", f"{key} is empty on every rank"))
             continue
-        groups, majority = _by_value(known)
+        groups, majority = group_by_value(known)
         shape[key] = majority
         for v, rs in groups.items():
             if v == majority:

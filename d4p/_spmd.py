@@ -7,8 +7,31 @@ from threadpoolctl import threadpool_limits
 from . import _engine, _rank_rngs
 from ._config import get_config
 from ._errors import CollectiveAborted, RankError
-from .comm.base import _describe, build_rank_error
+from .comm.base import build_rank_error, describe_error
 from .comm.threads import ThreadCommunicator, ThreadGroup, default_threads_per_rank
+
+
+def run_spmd(fn, nranks, *args, **kwargs):
+    """Run ``fn(*args, **kwargs)`` on ``nranks`` simulated ranks (threads).
+
+    Each rank sees its own ``my_procid()`` and ``num_procs() == nranks``; a
+    distributed ``compute`` inside ``fn`` uses the threads communicator.
+
+    Returns
+    -------
+    list
+        The return values in rank order.
+
+    Raises
+    ------
+    RankError
+        If any rank raised.  Every other rank is released from the collective it
+        was waiting in, and the error names the failing rank(s) and their
+        exceptions.  A collective waiting longer than ``get_config()["timeout"]``
+        raises :class:`CollectiveTimeout` rather than hanging.
+    """
+    name = getattr(fn, "__name__", "fn")
+    return run_threads(fn, nranks, args, kwargs, finished=f"returned from {name}()")
 
 
 def run_threads(fn, nranks, args=(), kwargs=None, timeout="config", where=None,
@@ -31,9 +54,7 @@ def run_threads(fn, nranks, args=(), kwargs=None, timeout="config", where=None,
 
     def rank_main(rank):
         comm = ThreadCommunicator(group, rank)
-        _engine._rank_local.comm = comm
-        _engine._rank_local.own_comm = comm
-        _engine._rank_local.in_simulated_rank = True
+        _engine.enter_simulated_rank(comm)
         _rank_rngs.give_this_thread_its_own()
         event, failure, secondary = finished, None, False
         try:
@@ -41,7 +62,7 @@ def run_threads(fn, nranks, args=(), kwargs=None, timeout="config", where=None,
             results[rank] = fn(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001 - every failure must be reported
             errors[rank] = exc
-            event, failure = f"failed with {type(exc).__name__}: {exc}", _describe(exc)
+            event, failure = f"failed with {type(exc).__name__}: {exc}", describe_error(exc)
             secondary = isinstance(exc, (RankError, CollectiveAborted))
             if not secondary:
                 # Nobody else can finish a collective with this rank: release them.
@@ -91,7 +112,7 @@ def _combined_error(errors, nranks, where, broken_reason):
         return agreed[0]
     if not primary:  # only abandoned collectives: the group knows why
         return RankError(f"{broken_reason} ({where}, simulated ranks)", {}, where)
-    failures = {r: _describe(e) for r, e in primary.items()}
+    failures = {r: describe_error(e) for r, e in primary.items()}
     err = build_rank_error(failures, f"{where} (simulated ranks)", nranks)
     err.__cause__ = primary[min(primary)]
     return err

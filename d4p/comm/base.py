@@ -123,7 +123,7 @@ class Communicator(abc.ABC):
             raise error  # one rank: the plain local exception says it all
         if where:
             self.current_operation = where
-        status = None if error is None else _describe(error)
+        status = None if error is None else describe_error(error)
         records = self.allgather((status, info, where))
         failures = {r: s for r, (s, _, _) in enumerate(records) if s is not None}
         if failures:
@@ -131,13 +131,18 @@ class Communicator(abc.ABC):
             if error is not None:
                 raise err from error
             raise err
-        wheres = {w for _, _, w in records}
-        if len(wheres) > 1:
+        groups, majority = group_by_value([(r, w) for r, (_, _, w) in enumerate(records)])
+        if len(groups) > 1:
             # Ranks took different paths: each would wait in a collective the others
-            # never enter.  Say so on every rank instead.
-            calls = "\n".join(f"  rank {r}: {w or '(unnamed)'}" for r, (_, _, w) in enumerate(records))
-            raise RankError(f"ranks called different distributed computations at the same "
-                            f"point:\n{calls}", {}, where)
+            # never enter.  Say so on every rank instead, in the same words.
+            text = " while ".join(
+                f"{name_ranks(rs)} {'calls' if len(rs) == 1 else 'call'} {w or '(unnamed)'}"
+                for w, rs in sorted(groups.items(), key=lambda g: g[1][0]))
+            msg = f"the ranks run different steps: {text}"
+            failures = {r: ("ValueError", "ValueError", msg)
+                        for w, rs in groups.items() if w != majority for r in rs}
+            err = build_rank_error(failures, majority, self.size)
+            raise rank_error_class(ValueError)(str(err), err.failures, majority)
         return [i for _, i, _ in records]
 
     def alltoall(self, objs):
@@ -159,6 +164,20 @@ class Communicator(abc.ABC):
 
     def __repr__(self):
         return f"<{type(self).__name__} rank {self.rank} of {self.size}>"
+
+
+def group_by_value(values):
+    """``{value: [ranks]}`` in order of first appearance, and the majority value (the
+    one held by most ranks; on a tie, the lowest rank's)."""
+    groups = {}
+    for r, v in values:
+        groups.setdefault(v, []).append(r)
+    majority = max(groups, key=lambda v: (len(groups[v]), -groups[v][0]))
+    return groups, majority
+
+
+def name_ranks(ranks):
+    return f"rank {ranks[0]}" if len(ranks) == 1 else "ranks " + ", ".join(map(str, ranks))
 
 
 def check_per_rank(objs, size):
@@ -201,7 +220,7 @@ def departure_error(departed, where, size):
 
     ``departed`` maps each rank to ``(event, failure)``: ``event`` says what the
     rank did (``"finished the program"``, ``"called daalfini()"``, ``"failed with
-    ZeroDivisionError: ..."``); ``failure`` is :func:`_describe` of the exception
+    ZeroDivisionError: ..."``); ``failure`` is :func:`describe_error` of the exception
     it failed with, or None.  The error is also an instance of the first failing
     rank's exception type where that is a common built-in one.
     """
@@ -213,9 +232,9 @@ def departure_error(departed, where, size):
         lines = "\n".join(f"  rank {r}: {departed[r][0]}" for r in ranks)
         message = (f"ranks {', '.join(map(str, ranks))} of {size} left without joining "
                    f"{what}:\n{lines}")
-    from .._errors import _MIRRORED
+    from .._errors import MIRRORED
 
-    by_name = {cls.__name__: cls for cls in _MIRRORED}
+    by_name = {cls.__name__: cls for cls in MIRRORED}
     failed = [departed[r][1] for r in ranks if departed[r][1] is not None]
     base = by_name.get(failed[0][0], RankError) if failed else RankError
     failures = {r: (departed[r][1][1] if departed[r][1] else "Departure", departed[r][0])
@@ -223,7 +242,7 @@ def departure_error(departed, where, size):
     return rank_error_class(base)(message, failures, where)
 
 
-def _describe(error):
+def describe_error(error):
     """A picklable description of an exception: (mirrored type name, type name, message)."""
     if isinstance(error, RankError):
         mirror = error.mirrors
@@ -234,7 +253,7 @@ def _describe(error):
 
 def build_rank_error(failures, where, size):
     """The RankError every rank raises for ``failures = {rank: description}``."""
-    from .._errors import _MIRRORED
+    from .._errors import MIRRORED
 
     ranks = sorted(failures)
     what = where or "d4p"
@@ -245,7 +264,7 @@ def build_rank_error(failures, where, size):
     else:
         lines = "\n".join(f"  rank {r}: {failures[r][1]}: {failures[r][2]}" for r in ranks)
         message = f"{what} failed on ranks {', '.join(map(str, ranks))} of {size}:\n{lines}"
-    by_name = {cls.__name__: cls for cls in _MIRRORED}
+    by_name = {cls.__name__: cls for cls in MIRRORED}
     base = by_name.get(failures[ranks[0]][0], RankError)
     simple = {r: (failures[r][1], failures[r][2]) for r in ranks}
     return rank_error_class(base)(message, simple, where)

@@ -105,11 +105,11 @@ def _install_excepthook():
 
     def hook(exc_type, exc, tb):
         from .._errors import CollectiveAborted, RankError
-        from .base import _describe
+        from .base import describe_error
 
         previous(exc_type, exc, tb)
         sys.stderr.flush()
-        failure = _describe(exc) if isinstance(exc, Exception) else None
+        failure = describe_error(exc) if isinstance(exc, Exception) else None
         # A RankError here was caused by another rank: not a cause to name.
         secondary = isinstance(exc, (RankError, CollectiveAborted))
         text = f"failed with {exc_type.__name__}" + (f": {exc}" if str(exc) else "")
