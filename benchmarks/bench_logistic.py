@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -102,7 +101,9 @@ algo = lambda: daal4py.logistic_regression_training(k, interceptFlag=True, penal
 algo().compute(X[:1000], y[:1000])
 best = np.inf
 for _ in range(int(sys.argv[6])):
-    t = time.perf_counter(); m = algo().compute(X, y).model; best = min(best, time.perf_counter() - t)
+    t = time.perf_counter()
+    m = algo().compute(X, y).model
+    best = min(best, time.perf_counter() - t)
 B = np.load(ref)
 print("RESULT", best, float(np.abs(m.Beta - B).max() / np.abs(B).max()))
 """ % LAMBDA

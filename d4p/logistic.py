@@ -53,6 +53,8 @@ _MAX_HALVINGS = 40
 #: F is a sum of n rounded terms: a trial within this many ulps of F counts as
 #: no increase (near the optimum the decrease itself is at rounding level).
 _NOISE_ULPS = 64
+#: Steps below this fraction of max|β| let the next iteration reuse the Hessian.
+_LAG = 1e-2
 
 
 class ConvergenceWarning(UserWarning):
@@ -196,50 +198,55 @@ class _Problem:
             return self.comm.tree_reduce(local, np.add)
         return local
 
-    def full(self, theta, where):
-        """F, the number of rows not on their class's side, ∇F and ∇²F at θ."""
+    def full(self, theta, where, hessian=True):
+        """F, the number of rows not on their class's side, ∇F and ∇²F at θ
+        (``None`` for ∇²F when ``hessian`` is False: a pass without the Gram products)."""
         with Agreement(self.comm, where):
-            local = self._local_sums(theta, hessian=True)
+            local = self._local_sums(theta, "hessian" if hessian else "gradient")
         total = self._reduce(local)
         m = self.m
         loss, bad = total[0], int(round(total[1]))
         g = total[2:2 + m] / self.N
-        H = total[2 + m:].reshape(m, m) / self.N
-        H = (H + H.T) / 2
         pen = self.penalised
         g[pen] += 2 * self.l2 * theta[pen]
-        H[np.flatnonzero(pen), np.flatnonzero(pen)] += 2 * self.l2
+        H = None
+        if hessian:
+            H = total[2 + m:].reshape(m, m) / self.N
+            H = (H + H.T) / 2
+            H[np.flatnonzero(pen), np.flatnonzero(pen)] += 2 * self.l2
         return loss / self.N + self.penalty(theta), bad, g, H
 
     def value(self, theta, where):
         """F at θ (one scalar reduction)."""
         with Agreement(self.comm, where):
-            local = self._local_sums(theta, hessian=False)
+            local = self._local_sums(theta, "value")
         return self._reduce(local)[0] / self.N + self.penalty(theta)
 
     # -- this rank's sums --
 
-    def _local_sums(self, theta, hessian):
-        size = 2 + self.m + self.m * self.m if hessian else 1
+    def _local_sums(self, theta, mode):
+        size = {"value": 1, "gradient": 2 + self.m, "hessian": 2 + self.m + self.m * self.m}[mode]
         if self.n == 0:
             return np.zeros(size)
         W, b = self.split(theta)
         nparts = _parallel.thread_parts(self.n, self.block)
         if nparts == 1:
-            return self._sums(0, self.n, W, b, hessian, size)
+            return self._sums(0, self.n, W, b, mode, size)
         bounds = np.linspace(0, self.n, nparts + 1).astype(int)
         parts = _parallel.map_threads(
-            lambda k: self._sums(bounds[k], bounds[k + 1], W, b, hessian, size), nparts)
+            lambda k: self._sums(bounds[k], bounds[k + 1], W, b, mode, size), nparts)
         total = parts[0]
         for part in parts[1:]:
             total = total + part
         return total
 
-    def _sums(self, start, stop, W, b, hessian, size):
+    def _sums(self, start, stop, W, b, mode, size):
         out = np.zeros(size)
         m, q, K = self.m, self.q, self.rows
-        if hessian:
+        hessian = mode == "hessian"
+        if mode != "value":
             grad = out[2:2 + m].reshape(K, q)
+        if hessian:
             H = out[2 + m:].reshape(K, q, K, q)
         for lo in range(start, stop, self.block):
             hi = min(lo + self.block, stop)
@@ -249,7 +256,7 @@ class _Problem:
             y = self.y[lo:hi]
             Z = Xb @ W.T
             Z += b
-            if not hessian:
+            if mode == "value":
                 out[0] += lk.binary_loss(Z[:, 0], y) if K == 1 else lk.softmax_loss(Z, y)
                 continue
             if K == 1:
@@ -261,15 +268,19 @@ class _Problem:
                 P = np.empty_like(Z)
                 loss, bad = lk.softmax_terms(Z, y, P)
                 R = Z  # P - onehot
-                A = np.empty((hi - lo, len(self.pairs)))
-                for j, (k, l) in enumerate(self.pairs):
-                    A[:, j] = P[:, k] * (1.0 - P[:, k]) if k == l else -P[:, k] * P[:, l]
             out[0] += loss
             out[1] += bad
             off = int(self.intercept)
             grad[:, off:] += R.T @ Xb
             if off:
                 grad[:, 0] += R.sum(axis=0)
+            if not hessian:
+                continue
+            if K > 1:
+                A = np.empty((hi - lo, len(self.pairs)))
+                for j, (k, l) in enumerate(self.pairs):
+                    A[:, j] = P[:, k] * (1.0 - P[:, k]) if k == l else -P[:, k] * P[:, l]
+            if off:
                 XA = Xb.T @ A  # (p, pairs): the intercept borders of the Hessian
                 SA = A.sum(axis=0)
             for j, (k, l) in enumerate(self.pairs):
@@ -339,7 +350,9 @@ class _Newton:
     def step(self, theta, g, H):
         """The search direction and the model decrease Δ < 0 it predicts."""
         if self.pb.l1 > 0:
-            tol = 1e-3 * self.tol * max(1.0, np.abs(theta).max())
+            # the last sweep's largest move, near rounding: the step's own error is
+            # that over (1 - rate), and it ends up in β
+            tol = min(1e-3 * self.tol, 1e-15) * max(1.0, np.abs(theta).max())
             d, _ = lk.l1_newton_step(H, g, theta, self.lam, tol, 100000)
             l1 = self.pb.l1
             pen = self.pb.penalised
@@ -352,9 +365,19 @@ class _Newton:
         return d, g @ d
 
     def run(self):
+        """Newton iterations from β = 0; returns (β, iterations).
+
+        Near the optimum the Hessian changes little from one iterate to the next: without
+        L1, once
+        a step is below ``_LAG`` of ``max|β|`` (and, for a step already taken with an
+        older Hessian, at most a quarter of the previous step), the next point is
+        evaluated without the Gram products and the Hessian is reused (a chord step:
+        the gradient stays exact, so the optimum is the same).
+        """
         pb = self.pb
         theta = np.zeros(pb.m)
         F, bad, g, H = pb.full(theta, self.where)
+        fresh, last = True, np.inf  # H computed at θ; size of the previous step
         unpenalised = pb.l1 == 0 and pb.l2 == 0
         for it in range(self.max_iterations):
             if unpenalised and bad == 0:
@@ -366,15 +389,31 @@ class _Newton:
                 return theta, it
             d, delta = self.step(theta, g, H)
             dmax = np.abs(d).max() if d.size else 0.0
-            if dmax <= self.tol * max(np.abs(theta + d).max(), 1e-300):
+            scale = max(np.abs(theta + d).max(), 1e-300)
+            if dmax <= self.tol * scale:
                 return theta + d, it + 1
             if not delta < 0:
-                return theta, it  # stationary to rounding: no descent direction left
+                if not fresh:
+                    F, bad, g, H = pb.full(theta, self.where)
+                    fresh = True
+                    continue
+                if dmax > 1e-6 * scale:
+                    return theta, it  # no descent direction left
+                # A tiny Newton step whose predicted decrease is rounding noise (its sign
+                # may differ between splits): take it like any other, so every split
+                # takes the same steps.
+                delta = 0.0
+            # (Not with L1: coordinate descent solves the step only to a tolerance, too
+            # coarse for the chord steps' decisions to be the same for every split.)
+            lag = pb.l1 == 0 and dmax <= _LAG * scale and (fresh or dmax <= 0.25 * last)
+            last = dmax
             noise = _NOISE_ULPS * np.finfo(np.float64).eps * abs(F)
-            trial = pb.full(theta + d, self.where)
+            trial = pb.full(theta + d, self.where, hessian=not lag)
             if trial[0] <= F + _ARMIJO * delta + noise:
                 theta = theta + d
-                F, bad, g, H = trial
+                F, bad, g, H_new = trial
+                fresh = H_new is not None
+                H = H_new if fresh else H
                 continue
             t = 1.0
             for _ in range(_MAX_HALVINGS):
@@ -389,6 +428,7 @@ class _Newton:
                 return theta, it + 1
             theta = theta + t * d
             F, bad, g, H = pb.full(theta, self.where)
+            fresh = True
         warnings.warn(f"{self.where}: maxIterations = {self.max_iterations} reached before "
                       "the optimum (accuracyThreshold not met); the classes may be separable "
                       "or a class may be absent", ConvergenceWarning, stacklevel=6)
