@@ -30,39 +30,19 @@ The training rows stay on their ranks (the objective is not a one-pass
 statistic), so the class cannot stream.  Prediction needs no communication.
 """
 import numbers
-import warnings
 
 import numpy as np
 
-from . import _parallel
 from ._algorithm import as_fptype, check_bool, check_fptype, check_method, parse_flags
 from ._inputs import as_table, check_finite, check_table, columns_of, is_sparse
-from ._protocol import Agreement, Algorithm, Part
+from ._protocol import Algorithm, Part, warn
 from ._results import Result
-from .kernels import logistic as lk
 from .naive_bayes import classifier_prediction_result
+from .newton import BLOCK_BYTES, ConvergenceWarning, LogisticObjective, NewtonSolver
 
 METHODS = ("defaultDense",)
 RESULTS = ("computeClassLabels", "computeClassProbabilities", "computeClassLogProbabilities")
 
-#: Bytes of float64 per block of rows in the Newton passes and in prediction.
-_BLOCK_BYTES = 1 << 20
-#: Armijo's sufficient-decrease constant and the largest number of halvings.
-_ARMIJO = 1e-4
-_MAX_HALVINGS = 40
-#: F is a sum of n rounded terms: a trial within this many ulps of F counts as
-#: no increase (near the optimum the decrease itself is at rounding level).
-_NOISE_ULPS = 64
-#: Steps below this fraction of max|β| let the next iteration reuse the Hessian.
-_LAG = 1e-2
-
-
-class ConvergenceWarning(UserWarning):
-    """The solver stopped before reaching the optimum (no finite optimum, or
-    ``maxIterations`` reached); the model holds the last iterate."""
-
-
-# ---- results ------------------------------------------------------------------------
 
 
 class logistic_regression_model(Result):
@@ -153,289 +133,6 @@ def _local_data(data, labels, n_classes):
                          f"from 0 to nClasses - 1 = {n_classes - 1}")
     y = y.astype(np.int32)
     return X, y, np.bincount(y, minlength=n_classes).astype(np.float64)
-
-
-class _Problem:
-    """The objective on this rank's rows: the passes that evaluate it.
-
-    Parameters are the flat vector θ: for each score row ``k`` (one for two
-    classes, K otherwise) its intercept (when fitted) then its p coefficients.
-    """
-
-    def __init__(self, X, y, n_classes, intercept, comm, total_rows, l1, l2):
-        self.X, self.y = X, y
-        self.n, self.p = X.shape
-        self.rows = 1 if n_classes == 2 else n_classes  # score rows
-        self.intercept = intercept
-        self.q = self.p + int(intercept)
-        self.m = self.rows * self.q
-        self.comm, self.N = comm, float(total_rows)
-        self.l1, self.l2 = l1, l2
-        penalised = np.ones((self.rows, self.q), dtype=bool)
-        if intercept:
-            penalised[:, 0] = False
-        self.penalised = penalised.reshape(-1)
-        self.block = max(64, _BLOCK_BYTES // (8 * max(self.p, self.rows, 1)))
-        # Pairs (k, l), k <= l, of the Hessian's blocks of score rows.
-        self.pairs = [(k, l) for k in range(self.rows) for l in range(k, self.rows)]
-
-    # -- θ <-> (W, b) --
-
-    def split(self, theta):
-        T = theta.reshape(self.rows, self.q)
-        if self.intercept:
-            return np.ascontiguousarray(T[:, 1:]), T[:, 0].copy()
-        return np.ascontiguousarray(T), np.zeros(self.rows)
-
-    def penalty(self, theta):
-        w = theta[self.penalised]
-        return self.l1 * np.abs(w).sum() + self.l2 * (w @ w)
-
-    # -- the reductions (collective) --
-
-    def _reduce(self, local):
-        if self.comm.size > 1:
-            return self.comm.tree_reduce(local, np.add)
-        return local
-
-    def full(self, theta, where, hessian=True):
-        """F, the number of rows not on their class's side, ∇F and ∇²F at θ
-        (``None`` for ∇²F when ``hessian`` is False: a pass without the Gram products)."""
-        with Agreement(self.comm, where):
-            local = self._local_sums(theta, "hessian" if hessian else "gradient")
-        total = self._reduce(local)
-        m = self.m
-        loss, bad = total[0], int(round(total[1]))
-        g = total[2:2 + m] / self.N
-        pen = self.penalised
-        g[pen] += 2 * self.l2 * theta[pen]
-        H = None
-        if hessian:
-            H = total[2 + m:].reshape(m, m) / self.N
-            H = (H + H.T) / 2
-            H[np.flatnonzero(pen), np.flatnonzero(pen)] += 2 * self.l2
-        return loss / self.N + self.penalty(theta), bad, g, H
-
-    def value(self, theta, where):
-        """F at θ (one scalar reduction)."""
-        with Agreement(self.comm, where):
-            local = self._local_sums(theta, "value")
-        return self._reduce(local)[0] / self.N + self.penalty(theta)
-
-    # -- this rank's sums --
-
-    def _local_sums(self, theta, mode):
-        size = {"value": 1, "gradient": 2 + self.m, "hessian": 2 + self.m + self.m * self.m}[mode]
-        if self.n == 0:
-            return np.zeros(size)
-        W, b = self.split(theta)
-        nparts = _parallel.thread_parts(self.n, self.block)
-        if nparts == 1:
-            return self._sums(0, self.n, W, b, mode, size)
-        bounds = np.linspace(0, self.n, nparts + 1).astype(int)
-        parts = _parallel.map_threads(
-            lambda k: self._sums(bounds[k], bounds[k + 1], W, b, mode, size), nparts)
-        total = parts[0]
-        for part in parts[1:]:
-            total = total + part
-        return total
-
-    def _sums(self, start, stop, W, b, mode, size):
-        out = np.zeros(size)
-        m, q, K = self.m, self.q, self.rows
-        hessian = mode == "hessian"
-        if mode != "value":
-            grad = out[2:2 + m].reshape(K, q)
-        if hessian:
-            H = out[2 + m:].reshape(K, q, K, q)
-        for lo in range(start, stop, self.block):
-            hi = min(lo + self.block, stop)
-            Xb = self.X[lo:hi]
-            Xb = Xb.toarray() if is_sparse(Xb) else Xb
-            Xb = np.asarray(Xb, dtype=np.float64)  # a block-sized copy of float32 only
-            y = self.y[lo:hi]
-            Z = Xb @ W.T
-            Z += b
-            if mode == "value":
-                out[0] += lk.binary_loss(Z[:, 0], y) if K == 1 else lk.softmax_loss(Z, y)
-                continue
-            if K == 1:
-                r, w = np.empty(hi - lo), np.empty(hi - lo)
-                loss, bad = lk.binary_terms(np.ascontiguousarray(Z[:, 0]), y, r, w)
-                R = r.reshape(-1, 1)
-                A = w.reshape(-1, 1)  # Hessian weights per pair (one pair)
-            else:
-                P = np.empty_like(Z)
-                loss, bad = lk.softmax_terms(Z, y, P)
-                R = Z  # P - onehot
-            out[0] += loss
-            out[1] += bad
-            off = int(self.intercept)
-            grad[:, off:] += R.T @ Xb
-            if off:
-                grad[:, 0] += R.sum(axis=0)
-            if not hessian:
-                continue
-            if K > 1:
-                A = np.empty((hi - lo, len(self.pairs)))
-                for j, (k, l) in enumerate(self.pairs):
-                    A[:, j] = P[:, k] * (1.0 - P[:, k]) if k == l else -P[:, k] * P[:, l]
-            if off:
-                XA = Xb.T @ A  # (p, pairs): the intercept borders of the Hessian
-                SA = A.sum(axis=0)
-            for j, (k, l) in enumerate(self.pairs):
-                a = A[:, j]
-                S = Xb * np.sqrt(np.abs(a))[:, None]
-                G = S.T @ S  # BLAS syrk
-                if k != l:
-                    G = -G  # the off-diagonal weights -P_k P_l are <= 0
-                H[k, off:, l, off:] += G
-                if off:
-                    H[k, 0, l, 0] += SA[j]
-                    H[k, 0, l, 1:] += XA[:, j]
-                    H[k, 1:, l, 0] += XA[:, j]
-        if hessian:
-            for k, l in self.pairs:
-                if k != l:
-                    H[l, :, k, :] = H[k, :, l, :].T
-        return out
-
-
-# ---- the solver (the same on every rank) ----------------------------------------------
-
-
-def _zero_sum_basis(K):
-    """Orthonormal basis (K, K - 1) of the vectors summing to zero."""
-    # The Householder reflection taking e_1 to ±1/√K: its other columns.
-    v = np.ones(K) / np.sqrt(K)
-    u = v.copy()
-    u[0] += 1.0 if v[0] >= 0 else -1.0
-    Hh = np.eye(K) - 2.0 * np.outer(u, u) / (u @ u)
-    return Hh[:, 1:]
-
-
-def _solve_newton(H, g):
-    """``d`` solving ``H d = -g``: Cholesky of the equilibrated system, or the
-    minimum-norm solution by an eigen-decomposition when H is singular."""
-    diag = np.diagonal(H).copy()
-    s = np.where(diag > 0, 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0)), 1.0)
-    Hs = H * s[:, None] * s[None, :]
-    try:
-        L = np.linalg.cholesky(Hs)
-        w = np.linalg.eigvalsh(Hs)
-        if w[0] > 1e-12 * w[-1]:
-            return -s * np.linalg.solve(L.T, np.linalg.solve(L, s * g))
-    except np.linalg.LinAlgError:
-        pass
-    w, V = np.linalg.eigh(H)
-    keep = w > 1e-13 * max(w[-1], 0.0)
-    return -V[:, keep] @ ((V[:, keep].T @ g) / w[keep])
-
-
-class _Newton:
-    """The iteration: identical on every rank, from reduced values only."""
-
-    def __init__(self, problem, tol, max_iterations, where):
-        self.pb = problem
-        self.tol, self.max_iterations, self.where = tol, max_iterations, where
-        pb = problem
-        # For K > 2 classes without L1 the softmax is invariant to adding one vector
-        # to every class's coefficients (and always to the unpenalised intercepts):
-        # iterate in the subspace of coefficients summing to zero over the classes.
-        self.T = None
-        if pb.rows > 1 and pb.l1 == 0:
-            self.T = np.kron(_zero_sum_basis(pb.rows), np.eye(pb.q))
-        self.lam = np.where(pb.penalised, pb.l1, 0.0)
-
-    def step(self, theta, g, H):
-        """The search direction and the model decrease Δ < 0 it predicts."""
-        if self.pb.l1 > 0:
-            # the last sweep's largest move, near rounding: the step's own error is
-            # that over (1 - rate), and it ends up in β
-            tol = min(1e-3 * self.tol, 1e-15) * max(1.0, np.abs(theta).max())
-            d, _ = lk.l1_newton_step(H, g, theta, self.lam, tol, 100000)
-            l1 = self.pb.l1
-            pen = self.pb.penalised
-            delta = g @ d + l1 * (np.abs(theta[pen] + d[pen]).sum() - np.abs(theta[pen]).sum())
-            return d, delta
-        if self.T is not None:
-            d = self.T @ _solve_newton(self.T.T @ H @ self.T, self.T.T @ g)
-        else:
-            d = _solve_newton(H, g)
-        return d, g @ d
-
-    def run(self):
-        """Newton iterations from β = 0; returns (β, iterations).
-
-        Near the optimum the Hessian changes little from one iterate to the next: without
-        L1, once
-        a step is below ``_LAG`` of ``max|β|`` (and, for a step already taken with an
-        older Hessian, at most a quarter of the previous step), the next point is
-        evaluated without the Gram products and the Hessian is reused (a chord step:
-        the gradient stays exact, so the optimum is the same).
-        """
-        pb = self.pb
-        theta = np.zeros(pb.m)
-        F, bad, g, H = pb.full(theta, self.where)
-        fresh, last = True, np.inf  # H computed at θ; size of the previous step
-        unpenalised = pb.l1 == 0 and pb.l2 == 0
-        for it in range(self.max_iterations):
-            if unpenalised and bad == 0:
-                warnings.warn(
-                    f"{self.where}: the classes are separable by a hyperplane (β of iteration "
-                    f"{it} puts every row strictly on its class's side), so without a penalty "
-                    "there is no finite optimum; returning that β.  Set penaltyL2 > 0 for a "
-                    "unique, finite model", ConvergenceWarning, stacklevel=6)
-                return theta, it
-            d, delta = self.step(theta, g, H)
-            dmax = np.abs(d).max() if d.size else 0.0
-            scale = max(np.abs(theta + d).max(), 1e-300)
-            if dmax <= self.tol * scale:
-                return theta + d, it + 1
-            if not delta < 0:
-                if not fresh:
-                    F, bad, g, H = pb.full(theta, self.where)
-                    fresh = True
-                    continue
-                if dmax > 1e-6 * scale:
-                    return theta, it  # no descent direction left
-                # A tiny Newton step whose predicted decrease is rounding noise (its sign
-                # may differ between splits): take it like any other, so every split
-                # takes the same steps.
-                delta = 0.0
-            # (Not with L1: coordinate descent solves the step only to a tolerance, too
-            # coarse for the chord steps' decisions to be the same for every split.)
-            lag = pb.l1 == 0 and dmax <= _LAG * scale and (fresh or dmax <= 0.25 * last)
-            last = dmax
-            noise = _NOISE_ULPS * np.finfo(np.float64).eps * abs(F)
-            trial = pb.full(theta + d, self.where, hessian=not lag)
-            if trial[0] <= F + _ARMIJO * delta + noise:
-                theta = theta + d
-                F, bad, g, H_new = trial
-                fresh = H_new is not None
-                H = H_new if fresh else H
-                continue
-            t = 1.0
-            for _ in range(_MAX_HALVINGS):
-                t /= 2
-                if pb.value(theta + t * d, self.where) <= F + _ARMIJO * t * delta + noise:
-                    break
-            else:
-                warnings.warn(f"{self.where}: the line search found no decrease after "
-                              f"{it + 1} iterations (rounding level reached or no finite "
-                              "optimum); returning the last iterate", ConvergenceWarning,
-                              stacklevel=6)
-                return theta, it + 1
-            theta = theta + t * d
-            F, bad, g, H = pb.full(theta, self.where)
-            fresh = True
-        warnings.warn(f"{self.where}: maxIterations = {self.max_iterations} reached before "
-                      "the optimum (accuracyThreshold not met); the classes may be separable "
-                      "or a class may be absent", ConvergenceWarning, stacklevel=6)
-        return theta, self.max_iterations
-
-
-# ---- training -------------------------------------------------------------------------
 
 
 class logistic_regression_training(Algorithm):
@@ -562,16 +259,15 @@ class logistic_regression_training(Algorithm):
                      "ranks together); logistic regression needs at least two classes")
         absent = np.flatnonzero(counts == 0)
         if absent.size and (self.interceptFlag or self.penaltyL1 == self.penaltyL2 == 0):
-            warnings.warn(
-                f"{self._name}: class(es) {absent.tolist()} of nClasses = {self.nClasses} do "
-                "not occur in the labels, so there is no finite optimum (their scores go to "
-                "-inf; the unpenalised intercept cannot be bounded); d4p stops where their "
-                "probabilities are at rounding level.  Give interceptFlag=False with "
-                "penaltyL2 > 0, or only the classes present", ConvergenceWarning, stacklevel=5)
-        problem = _Problem(X, y, self.nClasses, self.interceptFlag, comm, run.total_rows,
-                           self.penaltyL1, self.penaltyL2)
-        theta, iterations = _Newton(problem, self.accuracyThreshold, self.maxIterations,
-                                    run.where).run()
+            warn(f"{self._name}: class(es) {absent.tolist()} of nClasses = {self.nClasses} do "
+                 "not occur in the labels, so there is no finite optimum (their scores go to "
+                 "-inf; the unpenalised intercept cannot be bounded); d4p stops where their "
+                 "probabilities are at rounding level.  Give interceptFlag=False with "
+                 "penaltyL2 > 0, or only the classes present", ConvergenceWarning)
+        problem = LogisticObjective(X, y, self.nClasses, self.interceptFlag, comm,
+                                    run.total_rows, self.penaltyL1, self.penaltyL2)
+        theta, iterations = NewtonSolver(problem, self.accuracyThreshold, self.maxIterations,
+                                         run.where).run()
         W, b = problem.split(theta)
         if problem.rows > 1 and self.penaltyL1 > 0 and self.interceptFlag:
             b = b - b.mean()  # the softmax is invariant to a common intercept shift
@@ -588,7 +284,7 @@ class logistic_regression_training(Algorithm):
 # ---- prediction -------------------------------------------------------------------------
 
 
-class logistic_regression_prediction:
+class logistic_regression_prediction(Algorithm):
     """Classify rows (and give class probabilities) with a logistic regression model.
 
     Runs on the rows it is given, on any rank, without communication.
@@ -609,6 +305,7 @@ class logistic_regression_prediction:
     """
 
     _name = "logistic_regression_prediction"
+    _needs_rows = False
 
     def __init__(self, nClasses, fptype="double", method="defaultDense",
                  resultsToEvaluate="computeClassLabels"):
@@ -635,6 +332,13 @@ class logistic_regression_prediction:
         -------
         classifier_prediction_result
         """
+        return self._compute((data, model))
+
+    def _finish(self, result, run):
+        return result
+
+    def _local(self, inputs):
+        data, model = inputs
         Beta = self._beta(model)
         p = Beta.shape[1] - 1
         X = check_table(data, "data", columns=p, finite=False)
@@ -645,7 +349,7 @@ class logistic_regression_prediction:
         logs = np.empty((n, k), self._dtype) if "computeClassLogProbabilities" in want else None
         W = np.ascontiguousarray(Beta[:, 1:].T)
         b = Beta[:, 0]
-        rows = max(64, _BLOCK_BYTES // (8 * max(p, k, 1)))
+        rows = max(64, BLOCK_BYTES // (8 * max(p, k, 1)))
         for lo in range(0, n, rows):
             hi = min(lo + rows, n)
             block = X[lo:hi]
@@ -667,8 +371,9 @@ class logistic_regression_prediction:
                 logs[lo:hi] = log_p
             if probs is not None:
                 probs[lo:hi] = np.exp(log_p)
-        return classifier_prediction_result(prediction=labels, probabilities=probs,
-                                            logProbabilities=logs)
+        result = classifier_prediction_result(prediction=labels, probabilities=probs,
+                                              logProbabilities=logs)
+        return Part(result, {"data": p}, n)
 
     def _beta(self, model):
         if isinstance(model, logistic_regression_training_result):
