@@ -178,7 +178,7 @@ class _CompileListener(event.Listener):
         args = str(ev.data["args"])
         began = self.started.pop((id(d), args), None)
         folder = os.environ.get("D4P_COMPILE_LOG")
-        if not folder or began is None or ev.is_failed:
+        if not folder or began is None:
             return
         line = (f"{d.py_func.__module__}.{d.__name__}\t{args}\t"
                 f"{time.perf_counter() - began:.3f}\n")
