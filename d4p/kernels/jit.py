@@ -22,14 +22,48 @@ Where the cache lives is Numba's rule: ``NUMBA_CACHE_DIR`` if set, else
 cache directory (``$XDG_CACHE_HOME/numba`` or ``~/.cache/numba`` on Linux).
 """
 import contextlib
+import importlib.util
 import os
 import sys
 import tempfile
 import threading
 import time
+import types
 
-from numba import njit
-from numba.core import event
+
+def _set_up_numba_without_scipy_linalg():
+    """Set up Numba's CPU target without importing ``scipy.linalg`` (0.2-0.4 s).
+
+    When Numba sets up its CPU target it imports ``numba.np.arraymath``, which
+    imports ``scipy.linalg.cython_blas`` only to learn whether np.dot can be
+    compiled; that imports all of ``scipy.linalg`` (and through SciPy's array-API
+    layer ``numpy.f2py``).  d4p's kernels use no BLAS inside Numba.  So, when no
+    other Python thread runs (none could import SciPy meanwhile) and SciPy is
+    installed but ``scipy.linalg`` not yet imported, the probe is answered by a
+    placeholder module that is removed right after: Numba still registers np.dot,
+    whose compile imports the real ``scipy.linalg.cython_blas`` when a program
+    compiles one.
+    """
+    name = "scipy.linalg.cython_blas"
+    if ("numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules
+            or threading.active_count() > 1 or os.environ.get("D4P_NUMBA_IMPORTS_SCIPY")
+            or importlib.util.find_spec("scipy") is None):
+        return
+    placeholder = types.ModuleType(name)
+    sys.modules[name] = placeholder
+    try:
+        from numba.core.registry import cpu_target
+
+        cpu_target.target_context.refresh()
+    finally:
+        if sys.modules.get(name) is placeholder:
+            del sys.modules[name]
+
+
+_set_up_numba_without_scipy_linalg()
+
+from numba import njit  # noqa: E402
+from numba.core import event  # noqa: E402
 
 MESSAGE = "d4p: compiling kernels for this CPU, first run only"
 LOCK_NAME = "d4p-compile.lock"
