@@ -142,3 +142,45 @@ def test_cache_dir_honours_numba_cache_dir(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, timeout=120, check=True)
     assert out.stdout.strip().startswith(str(tmp_path))
+
+
+def _read_only_copy(tmp_path):
+    """A read-only bind mount of a copy of the package (a root-owned system
+    install, as root sees it); None where mounts are not allowed."""
+    import shutil
+
+    if not sys.platform.startswith("linux") or os.geteuid() != 0 or not shutil.which("mount"):
+        return None
+    site, mnt = tmp_path / "site", tmp_path / "ro-site"
+    shutil.copytree(os.path.join(ROOT, "d4p"), site / "d4p",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    mnt.mkdir()
+    for cmd in (["mount", "--bind", str(site), str(mnt)],
+                ["mount", "-o", "remount,bind,ro", str(mnt)]):
+        if subprocess.run(cmd, capture_output=True).returncode != 0:
+            subprocess.run(["umount", str(mnt)], capture_output=True)
+            return None
+    return mnt
+
+
+@pytest.mark.timeout(600)
+def test_read_only_install_caches_in_the_user_cache_dir(tmp_path):
+    mnt = _read_only_copy(tmp_path)
+    if mnt is None:
+        pytest.skip("needs root and a mount that allows read-only bind mounts")
+    try:
+        home = tmp_path / "home"
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME")}
+        env.update(HOME=str(home), PYTHONPATH=str(mnt))
+        code = ("import numpy as np, d4p; from d4p.kernels import jit; "
+                "d4p.low_order_moments().compute(np.ones((10, 3))); print(jit.cache_dir())")
+        for _ in range(2):  # the second run loads what the first cached
+            out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                                 text=True, timeout=600, cwd=tmp_path)
+            assert out.returncode == 0, out.stderr
+            assert out.stdout.strip().startswith(str(home / ".cache" / "numba"))
+        assert MESSAGE not in out.stderr
+        assert _cached_kernels(home / ".cache" / "numba") == {"moments"}
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
