@@ -45,6 +45,9 @@ MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 MIX2 = np.uint64(0x94D049BB133111EB)
 #: Capacity for Shewchuk partials: non-overlapping doubles number at most ~40.
 MSUM_CAP = 64
+#: Zero as an int64, not a literal: a literal argument would make Numba compile a
+#: second copy of the callee for that constant (types are inferred literal first).
+ZERO = np.int64(0)
 #: Relative slack on the bound ``-log(u) >= 1 - u`` (covers rounding of both sides).
 _BOUND_SLACK = 1.0 - 2.0 ** -40
 
@@ -163,7 +166,7 @@ def sqdists(X, c):
     C = c.reshape(1, -1)
     out = np.empty(X.shape[0])
     for i in range(X.shape[0]):
-        out[i] = sqdist_row(X, i, C, 0)
+        out[i] = sqdist_row(X, i, C, ZERO)
     return out
 
 
@@ -226,7 +229,7 @@ def _init_rows(R, shift, lo, hi, g0, C, cbase, mind, nearest, row_w, keys, unifo
     the races on the chunk while it is in cache."""
     m = C.shape[0]
     track = nearest.shape[0] > 0
-    npart = 0
+    npart = ZERO
     for i in range(lo, hi):
         for j in range(m):
             d = sqdist_row(R, i - shift, C, j)
@@ -255,7 +258,7 @@ def _init_chunk(X, c, rows, g0, C, cbase, mind, nearest, row_w, keys, uniform_ra
                                row_w, keys, uniform_race, want_sum, best_key[c], best_idx[c],
                                parts[c])
     else:
-        nparts[c] = _init_rows(X, 0, lo, hi, g0, C, cbase, mind, nearest, row_w, keys,
+        nparts[c] = _init_rows(X, ZERO, lo, hi, g0, C, cbase, mind, nearest, row_w, keys,
                                uniform_race, want_sum, best_key[c], best_idx[c], parts[c])
 
 
@@ -325,7 +328,7 @@ def _refresh(X, i, C, s, seen, mind, copy_rows):
     """Fold the centres ``C[seen[i]:s]`` into ``mind[i]``, which is then exact."""
     if seen[i] < s:
         if copy_rows:
-            mind[i] = _fold_rows(_c_rows(X, i, i + 1), 0, C, seen[i], s, mind[i])
+            mind[i] = _fold_rows(_c_rows(X, i, i + 1), ZERO, C, seen[i], s, mind[i])
         else:
             mind[i] = _fold_rows(X, i, C, seen[i], s, mind[i])
         seen[i] = s
@@ -355,7 +358,7 @@ def _lazy_race_chunk(X, lo, hi, g0, C, s, mind, seen, row_w, key, copy_rows):
         u[i - lo] = uniform(key, g0 + i)
     # 1. the race on the stale weights
     bar = np.inf
-    cand = -1
+    cand = np.int64(-1)
     for i in range(lo, hi):
         w = _weight(mind[i], row_w, i)
         if not w > 0.0:  # exact weight is zero too (mind only decreases)
@@ -368,7 +371,7 @@ def _lazy_race_chunk(X, lo, hi, g0, C, s, mind, seen, row_w, key, copy_rows):
             bar = k
             cand = i
     best_key = np.inf
-    best_idx = -1
+    best_idx = np.int64(-1)
     if cand < 0:
         return best_key, best_idx
     # 2. that row's exact key is the bar
@@ -460,7 +463,7 @@ def _potential_chunk(X, c, rows, T, mind, row_w, parts, nparts, copy_rows):
     if copy_rows:
         _potential_rows(_c_rows(X, lo, hi), lo, lo, hi, T, mind, row_w, parts[c], nparts[c])
     else:
-        _potential_rows(X, 0, lo, hi, T, mind, row_w, parts[c], nparts[c])
+        _potential_rows(X, ZERO, lo, hi, T, mind, row_w, parts[c], nparts[c])
 
 
 @kernel
