@@ -244,7 +244,7 @@ def _init_rows(R, shift, lo, hi, g0, C, cbase, mind, nearest, row_w, keys, unifo
     return npart
 
 
-@kernel
+@kernel(inline="always")
 def _init_chunk(X, c, rows, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum,
                 best_key, best_idx, parts, nparts, copy_rows):
     """:func:`_init_rows` on chunk ``c`` (into row ``c`` of the tables), on X directly
@@ -335,7 +335,7 @@ def _refresh(X, i, C, s, seen, mind, copy_rows):
     return mind[i]
 
 
-@kernel
+@kernel(inline="always")
 def _weight(m, row_w, i):
     """A row's race weight from its distance ``m``: times ``row_w[i]`` if weighted."""
     return m * row_w[i] if row_w.shape[0] > 0 else m
@@ -397,7 +397,7 @@ def _lazy_race_chunk(X, lo, hi, g0, C, s, mind, seen, row_w, key, copy_rows):
     return best_key, best_idx
 
 
-@kernel
+@kernel(inline="always")
 def _lazy_chunk(X, c, rows, g0, C, s, mind, seen, row_w, key, copy_rows, best_key, best_idx):
     """:func:`_lazy_race_chunk` on chunk ``c``, into ``best_key[c]``/``best_idx[c]``."""
     lo = c * rows
@@ -454,7 +454,7 @@ def _potential_rows(R, shift, lo, hi, T, mind, row_w, parts, nparts):
             nparts[t] = msum_add(parts[t], nparts[t], d)
 
 
-@kernel
+@kernel(inline="always")
 def _potential_chunk(X, c, rows, T, mind, row_w, parts, nparts, copy_rows):
     """Exact partials of ``sum_i row_w[i] * min(mind[i], |X[i] - T[t]|^2)`` per trial t,
     over chunk ``c`` (into ``parts[c]``/``nparts[c]``)."""

@@ -33,7 +33,7 @@ def chunk_rows(p):
     return max(16, 32768 // max(p, 1))
 
 
-@kernel
+@kernel(inline="always")
 def _row_major_sweeps(X, lo, hi, mn, mx, s, sq, m2, r):
     """The two sweeps over a C-ordered chunk, four rows per pass over the columns.
 
@@ -79,7 +79,7 @@ def _row_major_sweeps(X, lo, hi, mn, mx, s, sq, m2, r):
             r[j] += a
 
 
-@kernel
+@kernel(inline="always")
 def _chunk_moments(X, lo, hi, out):
     """Fill ``out`` (N_STATS, p) with the moments of rows ``lo:hi`` of ``X``."""
     p = X.shape[1]
