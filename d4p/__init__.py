@@ -44,8 +44,10 @@ _LAZY = {
         "qr", "qr_result", "svd", "svd_result", "pca", "pca_result", "pca_transform",
         "pca_transform_result")},
     **{name: "clustering" for name in (
-        "kmeans_init", "kmeans_init_result", "kmeans", "kmeans_result", "engines_mt19937",
-        "engines_mt2203", "engines_mcg59", "engines_mrg32k3a", "engines_philox4x32x10")},
+        "kmeans_init", "kmeans_init_result", "kmeans", "kmeans_result")},
+    **{name: "engines" for name in (
+        "engines_mt19937", "engines_mt2203", "engines_mcg59", "engines_mrg32k3a",
+        "engines_philox4x32x10")},
     **{name: "neighbors" for name in (
         "bf_knn_classification_training", "bf_knn_classification_training_result",
         "bf_knn_classification_model", "bf_knn_classification_prediction",

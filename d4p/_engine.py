@@ -49,7 +49,6 @@ def _mpi_world():
 
     comm = MPICommunicator()  # also installs the exit notices (d4p.comm.leaving)
     _apply_node_thread_policy(comm)
-    _warm_cache_once_per_node(comm)
     _process["world"] = comm
     return comm
 
@@ -160,13 +159,18 @@ NODE_POLICY = {"ranks_on_node": None, "threads": None}
 
 
 def _apply_node_thread_policy(comm):
-    """Under MPI, give each rank cores ÷ (ranks on this node) threads by default."""
+    """Under MPI, give each rank cores ÷ (ranks on this node) threads by default.
+
+    Nothing is compiled here: each kernel compiles on first use, one rank of a
+    node at a time (see d4p/kernels/jit.py)."""
     if os.environ.get("D4P_NUM_THREADS"):
         set_num_threads(int(os.environ["D4P_NUM_THREADS"]))
         NODE_POLICY["threads"] = int(os.environ["D4P_NUM_THREADS"])
         return
     try:
-        local = comm.mpi_comm.Split_type(comm._MPI.COMM_TYPE_SHARED)
+        from mpi4py import MPI
+
+        local = comm.mpi_comm.Split_type(MPI.COMM_TYPE_SHARED)
         per_node = local.Get_size()
         local.Free()
     except Exception:  # pragma: no cover - exotic MPI without shared split
@@ -175,24 +179,3 @@ def _apply_node_thread_policy(comm):
     if per_node > 1:
         set_num_threads(max(1, (os.cpu_count() or 1) // per_node))
         NODE_POLICY["threads"] = max(1, (os.cpu_count() or 1) // per_node)
-
-
-def _warm_cache_once_per_node(comm):
-    """With a cold Numba cache, let one rank per node compile while the others wait.
-
-    Otherwise every rank of a first ``mpiexec -n 4`` run compiles the same kernels
-    at once (correct, since Numba writes its cache files atomically, but N times
-    the work on a shared node).  Set ``D4P_NO_WARMUP=1`` to skip.
-    """
-    from ._warmup import cache_is_warm, warmup
-
-    if comm.size == 1 or os.environ.get("D4P_NO_WARMUP") or cache_is_warm():
-        return
-    MPI = comm._MPI
-    local = comm.mpi_comm.Split_type(MPI.COMM_TYPE_SHARED)
-    try:
-        if local.Get_rank() == 0:
-            warmup(dtypes=("float64",), orders=("C",))
-        local.Barrier()
-    finally:
-        local.Free()

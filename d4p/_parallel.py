@@ -1,4 +1,13 @@
-"""When a rank may run a kernel on several Numba threads."""
+"""When a rank splits a local computation over threads, and running the parts.
+
+d4p has no ``parallel=True`` Numba kernels: they cost several times more to
+compile than serial ones, and they would be a second set of kernels that only
+large inputs use (so a small warm-up call would not compile them).  A large
+input is instead cut into contiguous ranges of chunks, and the same serial
+``nogil`` kernel runs on each range in its own Python thread
+(:func:`run_chunk_ranges`).  Chunk boundaries depend only on the data's shape,
+so the result is the same bits however many threads ran.
+"""
 import contextlib
 import threading
 
@@ -6,9 +15,10 @@ _forced = threading.local()
 
 
 @contextlib.contextmanager
-def parallel_variants():
-    """Within the block, :func:`use_parallel` picks the parallel kernel variants
-    even for tiny inputs: the warm-up uses it to compile them into the cache."""
+def large_input_paths():
+    """Within the block, small inputs take the paths of large ones (split over two
+    threads wherever a large input would be): the warm-up and the tests use it to
+    see that a small call compiles every kernel a large call needs."""
     _forced.on = True
     try:
         yield
@@ -16,46 +26,59 @@ def parallel_variants():
         _forced.on = False
 
 
-def use_parallel(n_rows, chunk_rows):
-    """True when the parallel variant of a kernel should run on this thread.
+def _is_forced():
+    return getattr(_forced, "on", False)
 
-    Needs more than one Numba thread for this rank and enough chunks to share.
-    Simulated ranks get one kernel thread each on machines with no more cores than
-    ranks, so their kernels run serially and in parallel with each other.
-    """
-    if getattr(_forced, "on", False):
-        return True
+
+def _kernel_threads():
+    import numba
+
+    return numba.get_num_threads()
+
+
+def use_parallel(n_rows, chunk_rows):
+    """True when a kernel over ``n_rows`` rows in chunks of ``chunk_rows`` should be
+    split over threads: more than one kernel thread for this rank (simulated
+    ranks on a machine with no more cores than ranks have one each) and at
+    least four chunks."""
+    if _is_forced():
+        return n_rows > 1
     if n_rows < 4 * chunk_rows:
         return False  # decided before asking Numba, which would start its thread pool
-    import numba
-
-    if numba.get_num_threads() < 2:
-        return False
-    # Numba's fallback "workqueue" threading layer cannot be entered from two
-    # threads at once; simulated ranks then stay serial.
-    if threading.current_thread() is not threading.main_thread():
-        return _concurrent_safe_layer()
-    return True
+    return _kernel_threads() >= 2
 
 
-def _concurrent_safe_layer():
-    import numba
+def kernel_parts(n_chunks):
+    """Threads a split kernel over ``n_chunks`` chunks runs on."""
+    if _is_forced():
+        return min(2, n_chunks)
+    return max(1, min(_kernel_threads(), n_chunks))
 
-    try:
-        return numba.threading_layer() in ("omp", "tbb")
-    except ValueError:  # no parallel kernel has run yet, so the layer is not chosen
-        return numba.config.THREADING_LAYER in ("omp", "tbb")
+
+def run_chunk_ranges(run, n_chunks, parallel=True):
+    """``run(c0, c1)`` over contiguous ranges of ``range(n_chunks)``: one range on
+    this thread when ``parallel`` is false, else one per kernel thread (the
+    kernels release the GIL).  ``run`` writes its own chunks' rows of shared
+    output tables, so the outcome does not depend on the split."""
+    nparts = kernel_parts(n_chunks) if parallel else 1
+    if nparts <= 1:
+        run(0, n_chunks)
+        return
+    edges = [n_chunks * k // nparts for k in range(nparts + 1)]
+    _run_threads(lambda k: run(edges[k], edges[k + 1]), nparts)
 
 
 def thread_parts(n_rows, block_rows):
     """How many Python threads a BLAS-bound local computation may split its rows
     into: this rank's kernel threads, in the main thread of a process only (BLAS
     limits are process-wide, so simulated ranks keep their one-thread share)."""
-    import numba
-
+    if _is_forced():
+        return 2 if n_rows > 1 else 1
     if threading.current_thread() is not threading.main_thread():
         return 1
-    return max(1, min(numba.get_num_threads(), n_rows // (4 * block_rows)))
+    if n_rows < 8 * block_rows:
+        return 1  # decided before asking Numba, which would start its thread pool
+    return max(1, min(_kernel_threads(), n_rows // (4 * block_rows)))
 
 
 def map_threads(fn, nparts):
@@ -63,6 +86,11 @@ def map_threads(fn, nparts):
     single-threaded BLAS in each."""
     from threadpoolctl import threadpool_limits
 
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run_threads(fn, nparts)
+
+
+def _run_threads(fn, nparts):
     results = [None] * nparts
     errors = []
 
@@ -72,13 +100,12 @@ def map_threads(fn, nparts):
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
             errors.append(exc)
 
-    with threadpool_limits(limits=1, user_api="blas"):
-        threads = [threading.Thread(target=run, args=(k,)) for k in range(1, nparts)]
-        for t in threads:
-            t.start()
-        run(0)
-        for t in threads:
-            t.join()
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(1, nparts)]
+    for t in threads:
+        t.start()
+    run(0)
+    for t in threads:
+        t.join()
     if errors:
         raise errors[0]
     return results

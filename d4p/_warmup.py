@@ -1,18 +1,26 @@
-"""Compile every Numba kernel once so later runs load them from the cache."""
+"""``python -m d4p warmup``: compile every kernel ahead of time, so no program compiles.
+
+A program needs no warm-up: each kernel compiles on its first use and is then
+loaded from Numba's cache (see d4p/kernels/jit.py).  The warm-up is for images
+and installs that want even the first run of every program to start warm.  It
+runs each algorithm on tiny inputs of each dtype and memory order, once as is
+and once taking the paths of large inputs (:func:`d4p._parallel.large_input_paths`),
+through the public API only.
+"""
 import time
 
 import numpy as np
 
-from ._parallel import parallel_variants
+from ._parallel import large_input_paths
 
 
 def warmup(verbose=False, dtypes=("float64", "float32"), orders=("C", "F")):
-    """Run each algorithm on tiny inputs of each dtype and memory order, so that
-    Numba compiles every kernel into its cache; returns the seconds taken.
+    """Compile every kernel for the given dtypes and memory orders into the cache.
 
-    The cache lives beside the kernels (``d4p/kernels/__pycache__``) when that is
-    writable, else in Numba's per-user cache directory; ``NUMBA_CACHE_DIR``
-    overrides both.
+    Returns
+    -------
+    float
+        Seconds taken.
     """
     import d4p
 
@@ -21,39 +29,36 @@ def warmup(verbose=False, dtypes=("float64", "float32"), orders=("C", "F")):
     for dtype in dtypes:
         for order in orders:
             X = np.asarray(rng.normal(size=(400, 3)), dtype=dtype, order=order)
-            for algo in _algorithms(d4p):
-                algo(X)
-            with parallel_variants():  # the kernels large inputs use
-                for algo in _algorithms(d4p):
-                    algo(X)
+            for call in CALLS:
+                call(d4p, X)
+                with large_input_paths():
+                    call(d4p, X)
             if verbose:
                 print(f"d4p warmup: {np.dtype(dtype).name} {order}-order done", flush=True)
     return time.perf_counter() - start
 
 
-def _algorithms(d4p):
-    """One call per kernel family; algorithm modules add theirs here."""
-    return [
-        lambda X: d4p.low_order_moments().compute(X),
-        lambda X: d4p.covariance().compute(X),
-        lambda X: d4p.linear_regression_prediction().compute(
-            X[:, :2], d4p.linear_regression_training().compute(X[:, :2], X[:, 2]).model),
-        lambda X: d4p.linear_regression_training(method="qrDense").compute(X[:, :2], X[:, 2]),
-        lambda X: d4p.ridge_regression_training().compute(X[:, :2], X[:, 2]),
-        lambda X: _naive_bayes(d4p, X),
-        lambda X: _kmeans(d4p, X),
-    ]
+def _fptype(X):
+    return "float" if X.dtype == np.float32 else "double"
 
 
-def _kmeans(d4p, X):
-    for method in ("defaultDense", "randomDense", "plusPlusDense", "parallelPlusDense"):
-        d4p.kmeans_init(4, method=method).compute(X)
-    d4p.kmeans_init(4, method="plusPlusDense", nTrials=3).compute(X)
-    fptype = "float" if X.dtype == np.float32 else "double"
-    d4p.kmeans(4, 3, fptype).compute(X, X[:4])
-    import importlib
+def _moments(d4p, X):
+    d4p.low_order_moments().compute(X)
+    d4p.covariance().compute(X)
 
-    importlib.import_module("d4p.clustering")._warm(X)  # the parallel kernels
+
+def _linear(d4p, X):
+    model = d4p.linear_regression_training().compute(X[:, :2], X[:, 2]).model
+    d4p.linear_regression_prediction().compute(X[:, :2], model)
+    d4p.linear_regression_training(method="qrDense").compute(X[:, :2], X[:, 2])
+    d4p.ridge_regression_training().compute(X[:, :2], X[:, 2])
+
+
+def _decomposition(d4p, X):
+    d4p.pca().compute(X)
+    d4p.pca(method="svdDense").compute(X)
+    d4p.svd().compute(X)
+    d4p.qr().compute(X)
 
 
 def _naive_bayes(d4p, X):
@@ -62,8 +67,7 @@ def _naive_bayes(d4p, X):
     model = d4p.multinomial_naive_bayes_training(2).compute(counts, labels).model
     d4p.multinomial_naive_bayes_training(2).compute(counts, labels, np.ones(X.shape[0]))
     d4p.multinomial_naive_bayes_prediction(
-        2, X.dtype.name.replace("float64", "double").replace("float32", "float"),
-        resultsToEvaluate="computeClassProbabilities|computeClassLogProbabilities",
+        2, _fptype(X), resultsToEvaluate="computeClassProbabilities|computeClassLogProbabilities",
     ).compute(counts, model)
     if X.dtype == np.float64 and X.flags.c_contiguous:
         try:
@@ -73,14 +77,12 @@ def _naive_bayes(d4p, X):
         d4p.multinomial_naive_bayes_training(2).compute(sp.csr_matrix(counts), labels)
 
 
-def cache_is_warm():
-    """True when the moments kernel is in Numba's cache (a proxy for all kernels)."""
-    import os
+def _kmeans(d4p, X):
+    for method in ("defaultDense", "randomDense", "plusPlusDense", "parallelPlusDense"):
+        d4p.kmeans_init(4, method=method).compute(X)
+    d4p.kmeans_init(4, method="plusPlusDense", nTrials=3).compute(X)
+    d4p.kmeans(4, 3, _fptype(X)).compute(X, X[:4])
 
-    from .kernels.moments import moments_serial
 
-    try:
-        index = moments_serial._cache._cache_file._index_path
-    except AttributeError:  # a Numba without these internals: assume warm
-        return True
-    return os.path.exists(index)
+#: One call per algorithm family, each taking (d4p, X).
+CALLS = (_moments, _linear, _decomposition, _naive_bayes, _kmeans)

@@ -22,14 +22,11 @@ from ._algorithm import as_fptype, check_bool, check_fptype, check_method, parse
 from ._inputs import check_finite, check_table, columns_of, is_sparse
 from ._protocol import Algorithm, Part, communicator, token
 from ._results import Result
-from .engines import (DEFAULT_SEED, Engine, check_seed, engines_mcg59,  # noqa: F401
-                      engines_mrg32k3a, engines_mt2203, engines_mt19937, engines_philox4x32x10)
+from .engines import Engine, check_seed
 from .global_rows import LocalRows, check_finite_fast
 from .lloyd import lloyd, single_threaded_blas
-from .seeding import first_rows, parallel_plus, plus_plus, random_rows, warm
+from .seeding import first_rows, parallel_plus, plus_plus, random_rows
 
-#: Transitional alias for ``d4p._warmup``; use :func:`d4p.seeding.warm`.
-_warm = warm
 
 INIT_METHODS = ("defaultDense", "deterministicDense", "randomDense", "plusPlusDense",
                 "parallelPlusDense", "deterministicCSR", "randomCSR", "plusPlusCSR",

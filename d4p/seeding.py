@@ -298,24 +298,3 @@ def random_rows(comm, rows, k, seed):
     cand_g = np.concatenate([c[1] for c in gathered])
     order = np.lexsort((cand_g, cand_u))[:k]
     return fetch_rows(comm, rows, cand_g[order])
-
-
-def warm(X):
-    """Compile the parallel kernels too (d4p warmup; tiny inputs run serially)."""
-    X = np.ascontiguousarray(X[:64])
-    for A in (X, np.asfortranarray(X)):
-        n, p = A.shape
-        mind = np.full(n, np.inf)
-        kk.init_pass_parallel(A, 0, np.asarray(X[:2], np.float64), 0, mind,
-                              np.zeros(n, dtype=np.int64), _NO_FLOAT,
-                              np.array([1], dtype=np.uint64), False, True, 16,
-                              not is_c_float64(A))
-        kk.potentials_parallel(A, np.asarray(X[:2], np.float64), mind, _NO_FLOAT, 16,
-                               not is_c_float64(A))
-        kk.lazy_race_parallel(A, 0, np.asarray(X[:2], np.float64), 2, mind,
-                              np.ones(n, dtype=np.int32), _NO_FLOAT, np.uint64(1), 16,
-                              not is_c_float64(A))
-        kk.finite_probe(A, 16)
-    u = np.empty(8)
-    kk.fill_uniform(np.uint64(1), 0, u)
-    kk.bernoulli_select(u, np.uint64(1), 0, 1.0, 1.0, np.empty(8, dtype=np.uint8))

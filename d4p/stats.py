@@ -122,16 +122,19 @@ class CoMoments:
             return cls._from_rows(X, rows)
         bounds = np.linspace(0, n, nparts + 1).astype(int)
         return _merge_blocks(_parallel.map_threads(
-            lambda k: cls._from_rows(X[bounds[k]:bounds[k + 1]], rows), nparts))
+            lambda k: cls._from_rows(X, rows, bounds[k], bounds[k + 1]), nparts))
 
     @classmethod
-    def _from_rows(cls, X, rows):
-        n, p = X.shape
+    def _from_rows(cls, X, rows, start=0, stop=None):
+        """Rows ``start:stop`` of ``X``, block by block (indices, not a slice of
+        ``X``: a slice of a Fortran-ordered array would be a new kernel signature)."""
+        p = X.shape[1]
+        stop = X.shape[0] if stop is None else stop
         total = cls.empty(p)
-        buf = np.empty((min(rows, n), p))
+        buf = np.empty((min(rows, stop - start), p))
         with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf is reported later
-            for lo in range(0, n, rows):
-                hi = min(lo + rows, n)
+            for lo in range(start, stop, rows):
+                hi = min(lo + rows, stop)
                 centred = buf[:hi - lo]
                 block_sum, residual = centre_rows(X, lo, hi, centred)
                 total = total.merge(cls._centred_block(hi - lo, block_sum, residual, centred))

@@ -145,24 +145,6 @@ def test_mpi_collective_timeout(tmp_path):
     assert "TIMEOUT collective allreduce(sum) timed out after 1 s on rank 0" in out
 
 
-@requires_mpi
-def test_mpi_cold_cache_is_compiled_once_per_node(tmp_path):
-    # An empty cache: one rank compiles, the others wait, all then agree.
-    cache = tmp_path / "numba-cache"
-    code = """
-        import numpy as np, d4p
-        from d4p._warmup import cache_is_warm
-        res = d4p.covariance(distributed=True).compute(np.eye(3) * (d4p.my_procid() + 1))
-        assert cache_is_warm()
-        print("OK")
-    """
-    out = run_script(tmp_path, 3, code, env={"NUMBA_CACHE_DIR": str(cache)})
-    assert out.count("OK") == 3
-    assert any(cache.rglob("*.nbi")), "nothing was cached"
-    # The parallel variants too, which only large inputs use.
-    assert any(cache.rglob("*moments_parallel*.nbi"))
-
-
 def test_thread_policy_simulated_ranks_share_the_cores():
     import os
     import numba

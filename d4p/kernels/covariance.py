@@ -1,9 +1,9 @@
 """Centring a block of rows on its own mean, for the BLAS cross-product."""
 import numpy as np
-from numba import njit
+from .jit import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def centre_rows(X, lo, hi, out):
     """Write rows ``lo:hi`` of ``X`` minus their column means into ``out[:hi - lo]``.
 

@@ -30,17 +30,24 @@ bit-for-bit the same for a row wherever it sits, so on any split.  Lloyd's itera
 d4p/lloyd.py) and these kernels only for what follows the product: the
 nearest centre, the per-cluster sums and counts.
 
-Rows per chunk depend only on the column count, never on the thread count, so
-the serial and the parallel drivers give identical results.
+Rows per chunk depend only on the column count, never on the thread count, and
+the ``*_parallel`` drivers run the same kernels as the ``*_serial`` ones on
+ranges of chunks in several threads (see d4p/_parallel.py), so both give
+identical results and a small call compiles every kernel a large one uses.
 """
 import numpy as np
-from numba import njit, prange
+
+from .._parallel import run_chunk_ranges
+from .jit import kernel
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 MIX2 = np.uint64(0x94D049BB133111EB)
 #: Capacity for Shewchuk partials: non-overlapping doubles number at most ~40.
 MSUM_CAP = 64
+#: Zero as an int64, not a literal: a literal argument would make Numba compile a
+#: second copy of the callee for that constant (types are inferred literal first).
+ZERO = np.int64(0)
 #: Relative slack on the bound ``-log(u) >= 1 - u`` (covers rounding of both sides).
 _BOUND_SLACK = 1.0 - 2.0 ** -40
 
@@ -53,7 +60,7 @@ def chunk_rows(p):
 # ---- counter-based randomness --------------------------------------------------------
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def mix64(z):
     """splitmix64's finaliser: a bijection of uint64 with full avalanche."""
     z = (z ^ (z >> np.uint64(30))) * MIX1
@@ -61,7 +68,7 @@ def mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def stream_key(seed, tag, a, b):
     """The key of one random stream: (seed, method tag, step, trial)."""
     k = mix64(np.uint64(seed) ^ mix64(np.uint64(tag) * GOLDEN + np.uint64(0x5851F42D4C957F2D)))
@@ -69,7 +76,7 @@ def stream_key(seed, tag, a, b):
     return mix64(k ^ (np.uint64(b) * MIX2 + np.uint64(0x2545F4914F6CDD1D)))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def uniform(key, g):
     """Uniform in the open interval (0, 1) for global row ``g`` of stream ``key``:
     output ``g`` of SplitMix64 seeded with the (already well mixed) stream key."""
@@ -78,23 +85,32 @@ def uniform(key, g):
     return (np.float64(h >> np.uint64(12)) + 0.5) * (1.0 / 4503599627370496.0)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def fill_uniform(key, g0, out):
-    """``out[i] = uniform(key, g0 + i)``."""
-    for i in prange(out.shape[0]):
-        out[i] = uniform(key, g0 + i)
-
-
-@njit(cache=True, nogil=True)
+@kernel
 def fill_uniform_serial(key, g0, out):
+    """``out[i] = uniform(key, g0 + i)``."""
     for i in range(out.shape[0]):
         out[i] = uniform(key, g0 + i)
+
+
+#: Elements per chunk of the element-wise kernels when split over threads.
+ELEMENT_CHUNK = 4096
+
+
+def _elementwise(n, run):
+    """``run(lo, hi)`` over element ranges of ``n`` elements, split over threads."""
+    run_chunk_ranges(lambda c0, c1: run(c0 * ELEMENT_CHUNK, min(n, c1 * ELEMENT_CHUNK)),
+                     (n + ELEMENT_CHUNK - 1) // ELEMENT_CHUNK)
+
+
+def fill_uniform(key, g0, out):
+    """:func:`fill_uniform_serial` over this rank's kernel threads."""
+    _elementwise(out.shape[0], lambda lo, hi: fill_uniform_serial(key, g0 + lo, out[lo:hi]))
 
 
 # ---- exact summation (Shewchuk / Python's msum) ------------------------------------------
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def msum_add(partials, npart, x):
     """Add ``x`` to the non-overlapping partials ``partials[:npart]``; returns the
     new count.  The partials' exact sum is the exact sum of everything added."""
@@ -113,7 +129,7 @@ def msum_add(partials, npart, x):
     return i + 1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def exact_sum_partials(values):
     """Shewchuk partials of ``sum(values)`` (combine with ``math.fsum``)."""
     parts = np.zeros(MSUM_CAP)
@@ -126,7 +142,7 @@ def exact_sum_partials(values):
 # ---- distances for the initialisation ---------------------------------------------------
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc"})
+@kernel(fastmath={"reassoc"})
 def sqdist_row(X, i, C, j):
     """``|X[i] - C[j]|^2`` from the differences (exactly 0 when the rows are equal).
 
@@ -143,18 +159,18 @@ def sqdist_row(X, i, C, j):
     return s
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def sqdists(X, c):
     """``|X[i] - c|^2`` for every row of a C-ordered float64 ``X`` (the values the
     initialisation uses)."""
     C = c.reshape(1, -1)
     out = np.empty(X.shape[0])
     for i in range(X.shape[0]):
-        out[i] = sqdist_row(X, i, C, 0)
+        out[i] = sqdist_row(X, i, C, ZERO)
     return out
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _race_rows(lo, hi, g0, mind, row_w, keys, uniform_race, best_key, best_idx):
     """Exponential races (one per stream key) over rows ``lo:hi`` with weights
     ``mind * row_w`` (``row_w`` alone, or 1, when ``uniform_race``): row ``i``'s key
@@ -189,7 +205,7 @@ def _race_rows(lo, hi, g0, mind, row_w, keys, uniform_race, best_key, best_idx):
         best_key[t] = b
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _c_rows(X, lo, hi):
     """Rows ``lo:hi`` of ``X`` as a C-ordered float64 copy."""
     p = X.shape[1]
@@ -205,7 +221,7 @@ def _c_rows(X, lo, hi):
     return B
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _init_rows(R, shift, lo, hi, g0, C, cbase, mind, nearest, row_w, keys, uniform_race,
                want_sum, best_key, best_idx, parts):
     """Rows ``lo:hi`` (row ``i`` is ``R[i - shift]``): fold the centres ``C`` into
@@ -213,7 +229,7 @@ def _init_rows(R, shift, lo, hi, g0, C, cbase, mind, nearest, row_w, keys, unifo
     the races on the chunk while it is in cache."""
     m = C.shape[0]
     track = nearest.shape[0] > 0
-    npart = 0
+    npart = ZERO
     for i in range(lo, hi):
         for j in range(m):
             d = sqdist_row(R, i - shift, C, j)
@@ -228,7 +244,7 @@ def _init_rows(R, shift, lo, hi, g0, C, cbase, mind, nearest, row_w, keys, unifo
     return npart
 
 
-@njit(cache=True, nogil=True)
+@kernel(inline="always")
 def _init_chunk(X, c, rows, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum,
                 best_key, best_idx, parts, nparts, copy_rows):
     """:func:`_init_rows` on chunk ``c`` (into row ``c`` of the tables), on X directly
@@ -242,11 +258,11 @@ def _init_chunk(X, c, rows, g0, C, cbase, mind, nearest, row_w, keys, uniform_ra
                                row_w, keys, uniform_race, want_sum, best_key[c], best_idx[c],
                                parts[c])
     else:
-        nparts[c] = _init_rows(X, 0, lo, hi, g0, C, cbase, mind, nearest, row_w, keys,
+        nparts[c] = _init_rows(X, ZERO, lo, hi, g0, C, cbase, mind, nearest, row_w, keys,
                                uniform_race, want_sum, best_key[c], best_idx[c], parts[c])
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _init_tables(n, rows, nt):
     """Per chunk of ``rows`` rows: best keys (inf) and rows (-1) of ``nt`` races, and
     exact-sum partials with their counts."""
@@ -255,9 +271,17 @@ def _init_tables(n, rows, nt):
             np.zeros((nch, MSUM_CAP)), np.zeros(nch, dtype=np.int64))
 
 
-@njit(cache=True, nogil=True)
-def init_pass_serial(X, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum, rows,
-                     copy_rows):
+@kernel
+def init_pass_chunks(X, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum, rows,
+                     copy_rows, c0, c1, best_key, best_idx, parts, nparts):
+    """:func:`_init_chunk` on chunks ``c0:c1`` (into their rows of the tables)."""
+    for c in range(c0, c1):
+        _init_chunk(X, c, rows, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum,
+                    best_key, best_idx, parts, nparts, copy_rows)
+
+
+def init_pass(X, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum, rows,
+              copy_rows, parallel=False):
     """One pass of the initialisation over this rank's rows, chunk by chunk:
 
     1. ``mind``/``nearest`` updated with the centres ``C`` (may have no rows);
@@ -266,30 +290,30 @@ def init_pass_serial(X, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, 
 
     Returns per chunk: the races' best keys and local indices, the partials and
     their counts.  Combine the chunks in order (see d4p/seeding.py).  ``copy_rows``
-    must be True unless ``X`` is C-ordered float64.
+    must be True unless ``X`` is C-ordered float64.  With ``parallel``, ranges of
+    chunks run on this rank's kernel threads.
     """
     best_key, best_idx, parts, nparts = _init_tables(mind.shape[0], rows, keys.shape[0])
-    for c in range(nparts.shape[0]):
-        _init_chunk(X, c, rows, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum,
-                    best_key, best_idx, parts, nparts, copy_rows)
+    run_chunk_ranges(lambda c0, c1: init_pass_chunks(
+        X, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum, rows, copy_rows,
+        c0, c1, best_key, best_idx, parts, nparts), nparts.shape[0], parallel)
     return best_key, best_idx, parts, nparts
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def init_pass_parallel(X, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum,
-                       rows, copy_rows):
-    """As :func:`init_pass_serial`, with the chunks spread over Numba's threads."""
-    best_key, best_idx, parts, nparts = _init_tables(mind.shape[0], rows, keys.shape[0])
-    for c in prange(nparts.shape[0]):
-        _init_chunk(X, c, rows, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum,
-                    best_key, best_idx, parts, nparts, copy_rows)
-    return best_key, best_idx, parts, nparts
+def init_pass_serial(*args):
+    """:func:`init_pass` on one thread."""
+    return init_pass(*args, parallel=False)
+
+
+def init_pass_parallel(*args):
+    """:func:`init_pass` over this rank's kernel threads."""
+    return init_pass(*args, parallel=True)
 
 
 # ---- k-means++ races on stale distances ----------------------------------------------------
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _fold_rows(R, r, C, j0, s, m):
     """``min(m, |R[r] - C[j]|^2 for j in j0:s)``."""
     for j in range(j0, s):
@@ -299,25 +323,25 @@ def _fold_rows(R, r, C, j0, s, m):
     return m
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _refresh(X, i, C, s, seen, mind, copy_rows):
     """Fold the centres ``C[seen[i]:s]`` into ``mind[i]``, which is then exact."""
     if seen[i] < s:
         if copy_rows:
-            mind[i] = _fold_rows(_c_rows(X, i, i + 1), 0, C, seen[i], s, mind[i])
+            mind[i] = _fold_rows(_c_rows(X, i, i + 1), ZERO, C, seen[i], s, mind[i])
         else:
             mind[i] = _fold_rows(X, i, C, seen[i], s, mind[i])
         seen[i] = s
     return mind[i]
 
 
-@njit(cache=True, nogil=True)
+@kernel(inline="always")
 def _weight(m, row_w, i):
     """A row's race weight from its distance ``m``: times ``row_w[i]`` if weighted."""
     return m * row_w[i] if row_w.shape[0] > 0 else m
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _lazy_race_chunk(X, lo, hi, g0, C, s, mind, seen, row_w, key, copy_rows):
     """The exact winner (key, row) of the D² race over rows ``lo:hi`` against the
     centres ``C[:s]``, where ``mind[i]`` has only the centres ``C[:seen[i]]``.
@@ -334,7 +358,7 @@ def _lazy_race_chunk(X, lo, hi, g0, C, s, mind, seen, row_w, key, copy_rows):
         u[i - lo] = uniform(key, g0 + i)
     # 1. the race on the stale weights
     bar = np.inf
-    cand = -1
+    cand = np.int64(-1)
     for i in range(lo, hi):
         w = _weight(mind[i], row_w, i)
         if not w > 0.0:  # exact weight is zero too (mind only decreases)
@@ -347,7 +371,7 @@ def _lazy_race_chunk(X, lo, hi, g0, C, s, mind, seen, row_w, key, copy_rows):
             bar = k
             cand = i
     best_key = np.inf
-    best_idx = -1
+    best_idx = np.int64(-1)
     if cand < 0:
         return best_key, best_idx
     # 2. that row's exact key is the bar
@@ -373,7 +397,7 @@ def _lazy_race_chunk(X, lo, hi, g0, C, s, mind, seen, row_w, key, copy_rows):
     return best_key, best_idx
 
 
-@njit(cache=True, nogil=True)
+@kernel(inline="always")
 def _lazy_chunk(X, c, rows, g0, C, s, mind, seen, row_w, key, copy_rows, best_key, best_idx):
     """:func:`_lazy_race_chunk` on chunk ``c``, into ``best_key[c]``/``best_idx[c]``."""
     lo = c * rows
@@ -381,35 +405,44 @@ def _lazy_chunk(X, c, rows, g0, C, s, mind, seen, row_w, key, copy_rows, best_ke
                                                 mind, seen, row_w, key, copy_rows)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _chunk_winners(n, rows):
     """Per chunk of ``rows`` rows: a best key (inf) and local row (-1)."""
     nch = (n + rows - 1) // rows
     return np.full(nch, np.inf), np.full(nch, -1, dtype=np.int64)
 
 
-@njit(cache=True, nogil=True)
-def lazy_race_serial(X, g0, C, s, mind, seen, row_w, key, rows, copy_rows):
+@kernel
+def lazy_race_chunks(X, g0, C, s, mind, seen, row_w, key, rows, copy_rows, c0, c1, best_key,
+                     best_idx):
+    """:func:`_lazy_chunk` on chunks ``c0:c1``."""
+    for c in range(c0, c1):
+        _lazy_chunk(X, c, rows, g0, C, s, mind, seen, row_w, key, copy_rows, best_key, best_idx)
+
+
+def lazy_race(X, g0, C, s, mind, seen, row_w, key, rows, copy_rows, parallel=False):
     """One k-means++ draw against the centres ``C[:s]`` without a pass over the
     data (see :func:`_lazy_race_chunk`): per chunk, the best key and local row
     (``inf``/-1 if no row has a positive weight).  ``mind`` and ``seen`` are
     updated for the rows that were read."""
     best_key, best_idx = _chunk_winners(mind.shape[0], rows)
-    for c in range(best_key.shape[0]):
-        _lazy_chunk(X, c, rows, g0, C, s, mind, seen, row_w, key, copy_rows, best_key, best_idx)
+    run_chunk_ranges(lambda c0, c1: lazy_race_chunks(
+        X, g0, C, s, mind, seen, row_w, key, rows, copy_rows, c0, c1, best_key, best_idx),
+        best_key.shape[0], parallel)
     return best_key, best_idx
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def lazy_race_parallel(X, g0, C, s, mind, seen, row_w, key, rows, copy_rows):
-    """As :func:`lazy_race_serial`, with the chunks spread over Numba's threads."""
-    best_key, best_idx = _chunk_winners(mind.shape[0], rows)
-    for c in prange(best_key.shape[0]):
-        _lazy_chunk(X, c, rows, g0, C, s, mind, seen, row_w, key, copy_rows, best_key, best_idx)
-    return best_key, best_idx
+def lazy_race_serial(*args):
+    """:func:`lazy_race` on one thread."""
+    return lazy_race(*args, parallel=False)
 
 
-@njit(cache=True, nogil=True)
+def lazy_race_parallel(*args):
+    """:func:`lazy_race` over this rank's kernel threads."""
+    return lazy_race(*args, parallel=True)
+
+
+@kernel
 def _potential_rows(R, shift, lo, hi, T, mind, row_w, parts, nparts):
     nt = T.shape[0]
     weighted = row_w.shape[0] > 0
@@ -421,7 +454,7 @@ def _potential_rows(R, shift, lo, hi, T, mind, row_w, parts, nparts):
             nparts[t] = msum_add(parts[t], nparts[t], d)
 
 
-@njit(cache=True, nogil=True)
+@kernel(inline="always")
 def _potential_chunk(X, c, rows, T, mind, row_w, parts, nparts, copy_rows):
     """Exact partials of ``sum_i row_w[i] * min(mind[i], |X[i] - T[t]|^2)`` per trial t,
     over chunk ``c`` (into ``parts[c]``/``nparts[c]``)."""
@@ -430,35 +463,42 @@ def _potential_chunk(X, c, rows, T, mind, row_w, parts, nparts, copy_rows):
     if copy_rows:
         _potential_rows(_c_rows(X, lo, hi), lo, lo, hi, T, mind, row_w, parts[c], nparts[c])
     else:
-        _potential_rows(X, 0, lo, hi, T, mind, row_w, parts[c], nparts[c])
+        _potential_rows(X, ZERO, lo, hi, T, mind, row_w, parts[c], nparts[c])
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _potential_tables(n, rows, nt):
     nch = (n + rows - 1) // rows
     return np.zeros((nch, nt, MSUM_CAP)), np.zeros((nch, nt), dtype=np.int64)
 
 
-@njit(cache=True, nogil=True)
-def potentials_serial(X, T, mind, row_w, rows, copy_rows):
-    """Per chunk and trial t, the exact-sum partials (and their counts) of
-    ``sum_i row_w[i] * min(mind[i], |X[i] - T[t]|^2)``."""
-    parts, nparts = _potential_tables(mind.shape[0], rows, T.shape[0])
-    for c in range(nparts.shape[0]):
+@kernel
+def potentials_chunks(X, T, mind, row_w, rows, copy_rows, c0, c1, parts, nparts):
+    """:func:`_potential_chunk` on chunks ``c0:c1``."""
+    for c in range(c0, c1):
         _potential_chunk(X, c, rows, T, mind, row_w, parts, nparts, copy_rows)
+
+
+def potentials(X, T, mind, row_w, rows, copy_rows, parallel=False):
+    """Per chunk and trial, the exact-sum partials of the trial potentials."""
+    parts, nparts = _potential_tables(mind.shape[0], rows, T.shape[0])
+    run_chunk_ranges(lambda c0, c1: potentials_chunks(X, T, mind, row_w, rows, copy_rows, c0, c1,
+                                                      parts, nparts),
+                     nparts.shape[0], parallel)
     return parts, nparts
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def potentials_parallel(X, T, mind, row_w, rows, copy_rows):
-    """As :func:`potentials_serial`, with the chunks spread over Numba's threads."""
-    parts, nparts = _potential_tables(mind.shape[0], rows, T.shape[0])
-    for c in prange(nparts.shape[0]):
-        _potential_chunk(X, c, rows, T, mind, row_w, parts, nparts, copy_rows)
-    return parts, nparts
+def potentials_serial(*args):
+    """:func:`potentials` on one thread."""
+    return potentials(*args, parallel=False)
 
 
-@njit(cache=True, nogil=True)
+def potentials_parallel(*args):
+    """:func:`potentials` over this rank's kernel threads."""
+    return potentials(*args, parallel=True)
+
+
+@kernel
 def bernoulli_select_serial(mind, key, g0, ell, phi, out):
     """``out[i] = 1`` where ``uniform(key, g0+i) * phi < ell * mind[i]`` (k-means‖:
     each row is drawn with probability ``min(1, ell * mind[i] / phi)``)."""
@@ -466,14 +506,13 @@ def bernoulli_select_serial(mind, key, g0, ell, phi, out):
         out[i] = 1 if uniform(key, g0 + i) * phi < ell * mind[i] else 0
 
 
-@njit(cache=True, nogil=True, parallel=True)
 def bernoulli_select(mind, key, g0, ell, phi, out):
-    """As :func:`bernoulli_select_serial`, with the rows spread over Numba's threads."""
-    for i in prange(mind.shape[0]):
-        out[i] = 1 if uniform(key, g0 + i) * phi < ell * mind[i] else 0
+    """:func:`bernoulli_select_serial` over this rank's kernel threads."""
+    _elementwise(mind.shape[0], lambda lo, hi: bernoulli_select_serial(
+        mind[lo:hi], key, g0 + lo, ell, phi, out[lo:hi]))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def weighted_counts(nearest, m):
     """How many rows have each of the ``m`` candidates as their nearest."""
     counts = np.zeros(m, dtype=np.int64)
@@ -485,41 +524,42 @@ def weighted_counts(nearest, m):
 # ---- finiteness ---------------------------------------------------------------------------
 
 
-@njit(cache=True, nogil=True)
-def _finite_chunk(X, lo, hi, acc):
-    p = X.shape[1]
-    for i in range(lo, hi):
-        for f in range(p):
-            x = np.float64(X[i, f])
-            acc[f] += x - x  # NaN for NaN or infinity, else 0
+@kernel
+def finite_chunks(X, rows, c0, c1, acc):
+    """Into ``acc[c]`` for chunks ``c0:c1``: per column, zero when the chunk's values
+    are finite, else NaN."""
+    n, p = X.shape
+    for c in range(c0, c1):
+        out = acc[c]
+        for i in range(c * rows, min(n, (c + 1) * rows)):
+            for f in range(p):
+                x = np.float64(X[i, f])
+                out[f] += x - x  # NaN for NaN or infinity, else 0
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def finite_probe(X, rows):
-    """Per-column values that are finite (zero) exactly when the column is."""
+def _finite(X, rows, parallel):
     n, p = X.shape
     nch = (n + rows - 1) // rows
     acc = np.zeros((max(nch, 1), p))
-    for c in prange(nch):
-        _finite_chunk(X, c * rows, min(n, (c + 1) * rows), acc[c])
-    out = np.zeros(p)
-    for c in range(nch):
-        out += acc[c]
-    return out
+    run_chunk_ranges(lambda c0, c1: finite_chunks(X, rows, c0, c1, acc), nch, parallel)
+    return acc.sum(axis=0)  # every term is 0 or NaN: the order does not matter
 
 
-@njit(cache=True, nogil=True)
+def finite_probe(X, rows):
+    """Per-column values that are finite (zero) exactly when the column is, over
+    this rank's kernel threads."""
+    return _finite(X, rows, True)
+
+
 def finite_probe_serial(X, rows):
-    n, p = X.shape
-    acc = np.zeros(p)
-    _finite_chunk(X, 0, n, acc)
-    return acc
+    """:func:`finite_probe` on one thread."""
+    return _finite(X, rows, False)
 
 
 # ---- Lloyd ------------------------------------------------------------------------------
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def center_block(X, lo, hi, origin, buf):
     """``buf[:hi-lo] = X[lo:hi] - origin`` (any input dtype and layout)."""
     p = X.shape[1]
@@ -534,7 +574,7 @@ def center_block(X, lo, hi, origin, buf):
                 buf[i, f] = X[lo + i, f] - origin[f]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def center_dense_block(B, origin, buf):
     """``buf[:len(B)] = B - origin`` for a dense block (e.g. from a sparse matrix)."""
     p = B.shape[1]
@@ -543,7 +583,7 @@ def center_dense_block(B, origin, buf):
             buf[i, f] = B[i, f] - origin[f]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _nearest(GT, cn, best, arg):
     """Nearest centre of each row from ``GT[j, i] = c_j . x_i``: the argmin over j of
     ``|c_j|^2 - 2 c_j . x_i`` (ties: the smaller j)."""
@@ -561,7 +601,7 @@ def _nearest(GT, cn, best, arg):
             arg[i] = j if better else arg[i]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def assign_accumulate(buf, GT, cn, sums, counts, best, arg):
     """Assign the rows of ``buf`` (centred) to their nearest centre and add them to
     the per-cluster ``sums`` (k, p) and ``counts`` (k)."""
@@ -575,7 +615,7 @@ def assign_accumulate(buf, GT, cn, sums, counts, best, arg):
             sums[a, f] += buf[i, f]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def assign_final(buf, GT, cn, Cc, labels, dist, best, arg):
     """Nearest centre of each row and its squared distance to it, summed from the
     differences (not the cancelling expanded form)."""

@@ -16,10 +16,12 @@ the pairwise update, relative to the first chunk's origin.  That is as stable as
 algorithm while reading the data from memory once.
 
 Rows per chunk depend only on the column count, never on the thread count, so the
-serial and the parallel driver give bitwise identical results.
+result is bitwise the same on one thread or several (see d4p/_parallel.py).
 """
 import numpy as np
-from numba import njit, prange
+
+from .._parallel import run_chunk_ranges
+from .jit import kernel
 
 # Statistic rows of the per-chunk table.
 MIN, MAX, SUM, SUMSQ, M2, ORIGIN, OFFSET = 0, 1, 2, 3, 4, 5, 6
@@ -31,7 +33,7 @@ def chunk_rows(p):
     return max(16, 32768 // max(p, 1))
 
 
-@njit(cache=True, nogil=True)
+@kernel(inline="always")
 def _row_major_sweeps(X, lo, hi, mn, mx, s, sq, m2, r):
     """The two sweeps over a C-ordered chunk, four rows per pass over the columns.
 
@@ -77,7 +79,7 @@ def _row_major_sweeps(X, lo, hi, mn, mx, s, sq, m2, r):
             r[j] += a
 
 
-@njit(cache=True, nogil=True)
+@kernel(inline="always")
 def _chunk_moments(X, lo, hi, out):
     """Fill ``out`` (N_STATS, p) with the moments of rows ``lo:hi`` of ``X``."""
     p = X.shape[1]
@@ -114,7 +116,7 @@ def _chunk_moments(X, lo, hi, out):
     out[M2] = m2 - r * r / nrows
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _combine(parts, n, rows):
     """Fold the per-chunk table into the whole block's (N_STATS, p) table."""
     p = parts.shape[2]
@@ -136,23 +138,29 @@ def _combine(parts, n, rows):
     return total
 
 
-@njit(cache=True, nogil=True)
+@kernel
+def moments_chunks(X, rows, c0, c1, parts):
+    """Moments of chunks ``c0:c1`` (``rows`` rows each) of ``X`` into ``parts[c]``."""
+    n = X.shape[0]
+    for c in range(c0, c1):
+        _chunk_moments(X, c * rows, min((c + 1) * rows, n), parts[c])
+
+
+def moments(X, rows, parallel=False):
+    """Moments of the rows of ``X`` as an (N_STATS, p) table; with ``parallel``, the
+    chunks are spread over this rank's kernel threads (same result bits)."""
+    n, p = X.shape
+    nchunks = (n + rows - 1) // rows
+    parts = np.empty((nchunks, N_STATS, p))
+    run_chunk_ranges(lambda c0, c1: moments_chunks(X, rows, c0, c1, parts), nchunks, parallel)
+    return _combine(parts, n, rows)
+
+
 def moments_serial(X, rows):
-    """Moments of the rows of ``X`` on one thread, as an (N_STATS, p) table."""
-    n, p = X.shape
-    nchunks = (n + rows - 1) // rows
-    parts = np.empty((nchunks, N_STATS, p))
-    for c in range(nchunks):
-        _chunk_moments(X, c * rows, min((c + 1) * rows, n), parts[c])
-    return _combine(parts, n, rows)
+    """:func:`moments` on one thread."""
+    return moments(X, rows, False)
 
 
-@njit(cache=True, nogil=True, parallel=True)
 def moments_parallel(X, rows):
-    """As :func:`moments_serial`, with the chunks spread over Numba's threads."""
-    n, p = X.shape
-    nchunks = (n + rows - 1) // rows
-    parts = np.empty((nchunks, N_STATS, p))
-    for c in prange(nchunks):
-        _chunk_moments(X, c * rows, min((c + 1) * rows, n), parts[c])
-    return _combine(parts, n, rows)
+    """:func:`moments` over this rank's kernel threads."""
+    return moments(X, rows, True)

@@ -10,7 +10,7 @@ optional non-negative weights ``w``, a block's table ``T`` of shape
 The rows are cut into blocks that depend only on the data's shape (for CSR: on
 where the stored values are), never on the thread count; every block is summed
 from zero in row order and the block tables are added in block order.  So the
-serial and the parallel driver give bitwise identical tables.  (Dense and CSR
+result is bitwise the same on one thread or several.  (Dense and CSR
 input give the same table bitwise when their blocks coincide, e.g. one block: a
 dense zero adds exactly nothing.)
 
@@ -19,7 +19,9 @@ negative counts without a second pass over the data (an integer count keeps the
 inner loop vectorised, where a running minimum would not be).
 """
 import numpy as np
-from numba import njit, prange
+
+from .._parallel import run_chunk_ranges
+from .jit import kernel
 
 #: Values of X per block (2 MiB of float64) at least: large enough to amortise a
 #: block's table, small enough to give every thread several blocks.
@@ -55,7 +57,7 @@ def block_bounds(n, p, n_classes, indptr=None):
     return bounds if bounds.size > 1 else np.zeros(2, dtype=np.int64)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def first_bad_label(y, n_classes):
     """Index of the first label that is not an integer in 0..n_classes-1 (NaN
     included), or -1."""
@@ -66,7 +68,7 @@ def first_bad_label(y, n_classes):
     return -1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _dense_block(X, y, w, lo, hi, n_classes):
     """(table, number of negative values) of rows ``lo:hi`` of a dense X."""
     p = X.shape[1]
@@ -95,7 +97,7 @@ def _dense_block(X, y, w, lo, hi, n_classes):
     return table, negatives
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _csr_block(data, indices, indptr, p, y, w, lo, hi, n_classes):
     """(table, number of negative stored values) of rows ``lo:hi`` of a CSR matrix."""
     table = np.zeros((n_classes, p + 1))
@@ -112,71 +114,81 @@ def _csr_block(data, indices, indptr, p, y, w, lo, hi, n_classes):
     return table, negatives
 
 
-@njit(cache=True, nogil=True)
-def _fold(parts, negatives):
-    """Add the block tables in block order; the total count of negative values."""
-    total = np.zeros(parts.shape[1:])
-    for b in range(parts.shape[0]):
-        total += parts[b]
-    return total, negatives.sum()
+@kernel
+def counts_dense_blocks(X, y, w, n_classes, bounds, b0, b1):
+    """Count table (n_classes, p + 1) and number of negative values of the blocks
+    ``b0:b1`` of a dense X (``bounds`` from :func:`block_bounds`), added in block
+    order from zero."""
+    p = X.shape[1]
+    total = np.zeros((n_classes, p + 1))
+    negatives = 0
+    for b in range(b0, b1):
+        table, m = _dense_block(X, y, w, bounds[b], bounds[b + 1], n_classes)
+        total += table
+        negatives += m
+    return total, negatives
 
 
-@njit(cache=True, nogil=True)
+@kernel
+def counts_csr_blocks(data, indices, indptr, p, y, w, n_classes, bounds, b0, b1):
+    """As :func:`counts_dense_blocks`, for a CSR matrix."""
+    total = np.zeros((n_classes, p + 1))
+    negatives = 0
+    for b in range(b0, b1):
+        table, m = _csr_block(data, indices, indptr, p, y, w, bounds[b], bounds[b + 1],
+                              n_classes)
+        total += table
+        negatives += m
+    return total, negatives
+
+
+def _counts(blocks, nblocks, parallel):
+    """``blocks(b0, b1)`` over all blocks; in parallel, one table per block, added in
+    block order, so the sum is the same bits as the serial one's."""
+    if not parallel:
+        return blocks(0, nblocks)
+    tables = [None] * nblocks
+
+    def run(c0, c1):
+        for b in range(c0, c1):
+            tables[b] = blocks(b, b + 1)
+
+    run_chunk_ranges(run, nblocks)
+    total, negatives = np.zeros_like(tables[0][0]), 0
+    for table, m in tables:
+        total += table
+        negatives += m
+    return total, negatives
+
+
 def counts_dense_serial(X, y, w, n_classes, bounds):
     """Count table (n_classes, p + 1) and number of negative values of a dense X, on
     one thread; ``bounds`` from :func:`block_bounds`."""
-    p = X.shape[1]
-    total = np.zeros((n_classes, p + 1))
-    negatives = 0
-    for b in range(bounds.shape[0] - 1):
-        table, m = _dense_block(X, y, w, bounds[b], bounds[b + 1], n_classes)
-        total += table
-        negatives += m
-    return total, negatives
+    return _counts(lambda b0, b1: counts_dense_blocks(X, y, w, n_classes, bounds, b0, b1),
+                   bounds.shape[0] - 1, False)
 
 
-@njit(cache=True, nogil=True, parallel=True)
 def counts_dense_parallel(X, y, w, n_classes, bounds):
-    """As :func:`counts_dense_serial`, with the blocks spread over Numba's threads."""
-    p = X.shape[1]
-    nblocks = bounds.shape[0] - 1
-    parts = np.empty((nblocks, n_classes, p + 1))
-    negatives = np.zeros(nblocks, dtype=np.int64)
-    for b in prange(nblocks):
-        table, m = _dense_block(X, y, w, bounds[b], bounds[b + 1], n_classes)
-        parts[b] = table
-        negatives[b] = m
-    return _fold(parts, negatives)
+    """As :func:`counts_dense_serial`, with the blocks spread over threads."""
+    return _counts(lambda b0, b1: counts_dense_blocks(X, y, w, n_classes, bounds, b0, b1),
+                   bounds.shape[0] - 1, True)
 
 
-@njit(cache=True, nogil=True)
 def counts_csr_serial(data, indices, indptr, p, y, w, n_classes, bounds):
     """Count table and number of negative stored values of a CSR matrix, one thread."""
-    total = np.zeros((n_classes, p + 1))
-    negatives = 0
-    for b in range(bounds.shape[0] - 1):
-        table, m = _csr_block(data, indices, indptr, p, y, w, bounds[b], bounds[b + 1],
-                              n_classes)
-        total += table
-        negatives += m
-    return total, negatives
+    return _counts(lambda b0, b1: counts_csr_blocks(data, indices, indptr, p, y, w, n_classes,
+                                                    bounds, b0, b1),
+                   bounds.shape[0] - 1, False)
 
 
-@njit(cache=True, nogil=True, parallel=True)
 def counts_csr_parallel(data, indices, indptr, p, y, w, n_classes, bounds):
-    """As :func:`counts_csr_serial`, with the blocks spread over Numba's threads."""
-    nblocks = bounds.shape[0] - 1
-    parts = np.empty((nblocks, n_classes, p + 1))
-    negatives = np.zeros(nblocks, dtype=np.int64)
-    for b in prange(nblocks):
-        table, m = _csr_block(data, indices, indptr, p, y, w, bounds[b], bounds[b + 1],
-                              n_classes)
-        parts[b] = table
-        negatives[b] = m
-    return _fold(parts, negatives)
+    """As :func:`counts_csr_serial`, with the blocks spread over threads."""
+    return _counts(lambda b0, b1: counts_csr_blocks(data, indices, indptr, p, y, w, n_classes,
+                                                    bounds, b0, b1),
+                   bounds.shape[0] - 1, True)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def log_normalise_rows(jll, log_out, prob_out):
     """Per row of the joint log-likelihoods ``jll`` (n, k): ``log_out = jll -
     logsumexp(jll)`` and ``prob_out = exp(log_out)``, stable for any magnitude

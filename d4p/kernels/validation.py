@@ -1,9 +1,9 @@
 """Input scans."""
 import numpy as np
-from numba import njit
+from .jit import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def first_nonfinite(X):
     """(row, column) of the first NaN or infinity in row-major order, or (-1, -1)."""
     n, p = X.shape
