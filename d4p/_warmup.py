@@ -84,5 +84,31 @@ def _kmeans(d4p, X):
     d4p.kmeans(4, 3, _fptype(X)).compute(X, X[:4])
 
 
+def _logistic(d4p, X):
+    for classes in (2, 3):
+        labels = np.arange(X.shape[0]) % classes
+        model = d4p.logistic_regression_training(classes, penaltyL2=0.01).compute(
+            X[:, :2], labels).model
+        d4p.logistic_regression_training(classes, penaltyL1=0.01).compute(X[:, :2], labels)
+        d4p.logistic_regression_prediction(
+            classes, resultsToEvaluate="computeClassLabels|computeClassProbabilities",
+        ).compute(X[:, :2], model)
+
+
+def _neighbors(d4p, X):
+    labels = np.arange(X.shape[0]) % 2
+    model = d4p.bf_knn_classification_training(k=3).compute(X, labels).model
+    d4p.bf_knn_classification_prediction(
+        k=3, resultsToCompute="computeIndicesOfNeighbors|computeDistances").compute(X, model)
+    model = d4p.bf_knn_regression_training(k=3).compute(X, X[:, :1]).model
+    d4p.bf_knn_regression_prediction(k=3).compute(X, model)
+
+
+def _density(d4p, X):
+    d4p.dbscan(0.5, 3).compute(X)
+    d4p.dbscan(0.5, 3, memorySavingMode=True).compute(X, np.ones(X.shape[0]))
+
+
 #: One call per algorithm family, each taking (d4p, X).
-CALLS = (_moments, _linear, _decomposition, _naive_bayes, _kmeans)
+CALLS = (_moments, _linear, _decomposition, _naive_bayes, _kmeans, _logistic, _neighbors,
+         _density)
