@@ -230,13 +230,16 @@ def read_csv(path, name="data"):
 
 def _check_field_counts(path, name):
     """Raise naming the first line whose field count differs from the file's usual one."""
-    counts = []
+    counts, trailing = [], True
     with open(path, encoding="utf-8", errors="replace") as fh:
         for number, line in enumerate(fh, start=1):
             if line.strip():
-                counts.append((number, len(line.rstrip().rstrip(",").split(","))))
+                counts.append((number, len(line.rstrip().split(","))))
+                trailing = trailing and line.rstrip().endswith(",")
     if not counts:
         return
+    if trailing:  # a comma ending every line (daal4py's files) adds no field
+        counts = [(number, c - 1) for number, c in counts]
     usual = max({c for _, c in counts}, key=[c for _, c in counts].count)
     for number, count in counts:
         if count != usual:

@@ -93,6 +93,19 @@ def test_csv_errors(tmp_path):
         d4p.low_order_moments().compute(str(missing))
 
 
+@pytest.mark.parametrize("text, line, fields, usual", [
+    ("1,2,3\n4,5\n6,7,8\n", 2, 2, 3),           # a short line: pandas pads it with NaN
+    ("1,2,3\n4,5,6,7\n6,7,8\n", 2, 4, 3),       # a long line: pandas refuses it
+    ("a,b,c\n1,2,3\n4,5\n", 3, 2, 3),           # after a header
+    ("1,2,3,\n4,5,\n6,7,8,\n", 2, 2, 3),        # daal4py's trailing commas
+])
+def test_csv_line_with_other_field_count_is_named(tmp_path, text, line, fields, usual):
+    path = write(tmp_path, "ragged.csv", text)
+    with pytest.raises(ValueError, match=rf"ragged.csv' line {line} has {fields} fields where "
+                                         rf"the other lines have {usual}"):
+        d4p.low_order_moments().compute(str(path))
+
+
 @spmd
 def test_csv_per_rank_file_name_idiom():
     import os
