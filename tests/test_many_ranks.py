@@ -31,7 +31,7 @@ for _path in sorted(glob.glob(os.path.join(HERE, "test_*.py"))):
         importlib.import_module(_name)
 
 _FAST_MARKS = ("test_comm:", "equals_batch", "on_one_rank", "per_rank", "empty_clusters",
-               "pca_then_local_transform")
+               "pca_then_local_transform", "test_spmd_estimators_models:_dbscan")
 # Correct at 64 ranks too, but each takes 10-80 s there on a 2-core machine.
 _SLOW = ("every_method", "every_parameter", "kmeans_distributed_equals_batch",
          "mixed_layouts", "rank_zero_has_fewer_rows")
