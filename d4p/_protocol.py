@@ -262,7 +262,9 @@ class Algorithm:
         raise NotImplementedError
 
     def _finish(self, total, run):
-        raise NotImplementedError
+        """Default: the (merged) statistic is the result, e.g. a prediction made
+        whole by ``_local`` on this rank's rows."""
+        return total
 
     def _agreed_values(self):
         """The agreed parameters' values; override where the validated form differs

@@ -334,9 +334,6 @@ class logistic_regression_prediction(Algorithm):
         """
         return self._compute((data, model))
 
-    def _finish(self, result, run):
-        return result
-
     def _local(self, inputs):
         data, model = inputs
         Beta = self._beta(model)

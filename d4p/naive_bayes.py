@@ -381,9 +381,6 @@ class multinomial_naive_bayes_prediction(Algorithm):
         """
         return self._compute((data, model))
 
-    def _finish(self, result, run):
-        return result
-
     def _local(self, inputs):
         data, model = inputs
         log_theta, log_p = self._model_arrays(model)
