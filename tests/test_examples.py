@@ -9,7 +9,9 @@ import pytest
 from mpi_tools import requires_mpi, run_mpi
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "examples", "*.py")))
+#: one SPMD script per daal4py-face algorithm, and one per d4p.spmd module
+EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "examples", "*.py"))
+                  + glob.glob(os.path.join(ROOT, "examples", "spmd", "*.py")))
 TIMEOUT = 300
 
 
@@ -25,26 +27,38 @@ def run_python(args):
                           timeout=TIMEOUT, cwd=ROOT, env=env)
 
 
+def example_id(path):
+    """``covariance_spmd.py``, or ``spmd/covariance_spmd.py`` for an estimator example."""
+    return os.path.relpath(path, os.path.join(ROOT, "examples")).replace(os.sep, "/")
+
+
 def test_there_are_examples():
     names = {os.path.basename(e) for e in EXAMPLES}
     assert {"low_order_moments_spmd.py", "covariance_spmd.py"} <= names
 
 
+def test_one_estimator_example_per_spmd_module():
+    import d4p.spmd
+
+    spmd_examples = {example_id(e)[5:] for e in EXAMPLES if example_id(e).startswith("spmd/")}
+    assert spmd_examples == {f"{m}_spmd.py" for m in d4p.spmd.__all__}
+
+
 @pytest.mark.timeout(TIMEOUT + 30)
-@pytest.mark.parametrize("example", EXAMPLES, ids=os.path.basename)
+@pytest.mark.parametrize("example", EXAMPLES, ids=example_id)
 def test_example_plain_python(example):
     check(run_python([example]))
 
 
 @pytest.mark.timeout(TIMEOUT + 30)
-@pytest.mark.parametrize("example", EXAMPLES, ids=os.path.basename)
+@pytest.mark.parametrize("example", EXAMPLES, ids=example_id)
 def test_example_simulated_ranks(example):
     check(run_python(["-m", "d4p", "-n", "4", example]))
 
 
 @requires_mpi
 @pytest.mark.timeout(TIMEOUT + 30)
-@pytest.mark.parametrize("example", EXAMPLES, ids=os.path.basename)
+@pytest.mark.parametrize("example", EXAMPLES, ids=example_id)
 def test_example_mpiexec(example):
     check(run_mpi(4, [example], timeout=TIMEOUT))
 
