@@ -37,7 +37,7 @@ from ._algorithm import as_fptype, check_bool, check_fptype, check_method, parse
 from ._inputs import as_table, check_finite, check_table, columns_of, is_sparse
 from ._protocol import Algorithm, Part, warn
 from ._results import Result
-from .naive_bayes import classifier_prediction_result
+from .naive_bayes import classifier_outputs, classifier_prediction_result
 from .newton import BLOCK_BYTES, ConvergenceWarning, LogisticObjective, NewtonSolver
 
 METHODS = ("defaultDense",)
@@ -340,10 +340,7 @@ class logistic_regression_prediction(Algorithm):
         p = Beta.shape[1] - 1
         X = check_table(data, "data", columns=p, finite=False)
         n, k = X.shape[0], self.nClasses
-        want = self._results
-        labels = np.empty((n, 1)) if "computeClassLabels" in want else None
-        probs = np.empty((n, k), self._dtype) if "computeClassProbabilities" in want else None
-        logs = np.empty((n, k), self._dtype) if "computeClassLogProbabilities" in want else None
+        labels, probs, logs = classifier_outputs(n, k, self._results, self._dtype)
         W = np.ascontiguousarray(Beta[:, 1:].T)
         b = Beta[:, 0]
         rows = max(64, BLOCK_BYTES // (8 * max(p, k, 1)))

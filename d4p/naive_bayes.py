@@ -75,6 +75,17 @@ class classifier_prediction_result(Result):
 # ---- parameters ------------------------------------------------------------------------
 
 
+def classifier_outputs(n, n_classes, wanted, dtype):
+    """The buffers a classifier's prediction fills for ``n`` rows: labels (n, 1)
+    float64, probabilities and log-probabilities (n, n_classes) in ``dtype``; each
+    ``None`` unless its ``resultsToEvaluate`` flag is in ``wanted``."""
+    def table(flag):
+        return np.empty((n, n_classes), dtype) if flag in wanted else None
+
+    labels = np.empty((n, 1)) if "computeClassLabels" in wanted else None
+    return (labels, table("computeClassProbabilities"), table("computeClassLogProbabilities"))
+
+
 def _check_n_classes(algo, n_classes):
     if isinstance(n_classes, (bool, np.bool_)) or not isinstance(n_classes, numbers.Integral):
         raise TypeError(f"{algo}: nClasses must be an integer, got {n_classes!r}")
@@ -387,11 +398,7 @@ class multinomial_naive_bayes_prediction(Algorithm):
         X = check_table(data, "data", columns=log_theta.shape[1],
                         columns_expected_by="the model was trained on {}", finite=False)
         n, k = X.shape[0], self.nClasses
-        want = self._results
-        labels = np.empty((n, 1)) if "computeClassLabels" in want else None
-        probs = np.empty((n, k), self._dtype) if "computeClassProbabilities" in want else None
-        log_probs = (np.empty((n, k), self._dtype) if "computeClassLogProbabilities" in want
-                     else None)
+        labels, probs, log_probs = classifier_outputs(n, k, self._results, self._dtype)
         theta_t = np.ascontiguousarray(log_theta.T)
         none = np.empty((0, 0), self._dtype)
         rows = max(64, _PREDICT_BLOCK_BYTES // (8 * max(X.shape[1], k, 1)))

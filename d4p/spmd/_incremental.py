@@ -18,8 +18,9 @@ from ._base import Collective, raise_everywhere
 
 class IncrementalFlow:
     """Mixin: subclasses set ``_fitted_attributes`` (names produced by
-    ``finalize_fit``) and implement ``_new_stream(dtype)``, ``_stream_chunk(stream,
-    X, ...)`` and ``_finish(result, infos)``."""
+    ``finalize_fit``) and implement ``_new_stream(dtype)`` and ``_finish(result,
+    infos)``; ``_stream_chunk(stream, X, ...)`` feeds the chunk to the stream's
+    ``compute`` unless overridden."""
 
     _fitted_attributes = ()
 
@@ -60,6 +61,9 @@ class IncrementalFlow:
         self._need_to_finalize = True
         for name in type(self)._fitted_attributes:  # stale: the next read finalises again
             self.__dict__.pop(name, None)
+
+    def _stream_chunk(self, stream, X, *rest):
+        stream.compute(X, *rest)
 
     def finalize_fit(self):
         """Collective: merge every rank's chunks into the fitted attributes.

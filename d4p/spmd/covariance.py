@@ -129,9 +129,6 @@ class IncrementalEmpiricalCovariance(IncrementalFlow, _GlobalScore,
     def _new_stream(self, dtype):
         return d4p.covariance(distributed=True, streaming=True)
 
-    def _stream_chunk(self, stream, X):
-        stream.compute(X)
-
     def _finish(self, result, total, dtype):
         self._set_from(result, total, np.float64)
         self.n_samples_seen_ = total

@@ -211,9 +211,6 @@ class IncrementalPCA(IncrementalFlow, sk_decomposition.PCA):
     def _new_stream(self, dtype):
         return d4p.covariance(distributed=True, streaming=True)
 
-    def _stream_chunk(self, stream, X):
-        stream.compute(X)
-
     def _finish(self, result, n, dtype):
         p = self.n_features_in_
         if n < 2:
