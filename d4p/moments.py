@@ -16,7 +16,7 @@ from ._algorithm import as_fptype, check_bool, check_fptype, check_method, parse
 from ._inputs import check_finite, check_table, columns_of
 from ._protocol import Algorithm, Part
 from ._results import Result
-from .stats import CoMoments, Moments
+from .stats import CoMoments, Moments, PairwiseMerge
 
 METHODS = ("defaultDense", "singlePassDense", "fastCSR", "singlePassCSR")
 _SUM_METHODS = {m: "it needs precomputed sums that compute() cannot take (daal4py fails the "
@@ -39,6 +39,44 @@ def _local_part(statistic, data):
     return Part(stat, {"data": columns_of(X)}, X.shape[0])
 
 
+class _ColumnStatistic(Algorithm):
+    """The protocol's hooks of both classes: each rank's ``_statistic`` (a
+    :mod:`d4p.stats` class) of its rows, merged pairwise."""
+
+    _statistic = None
+
+    def compute(self, data, setup=False):
+        """The statistics of ``data`` (this rank's rows when distributed).
+
+        Parameters
+        ----------
+        data : array-like, DataFrame, sparse matrix or CSV file name
+            ``"{}"`` in a file name is replaced by the rank.
+        setup : ignored
+            Accepted for daal4py compatibility.
+
+        Returns
+        -------
+        The result, or None in streaming mode (see ``finalize``).
+        """
+        return self._compute((data,))
+
+    def _local(self, inputs):
+        return _local_part(self._statistic, *inputs)
+
+    def _identity(self, shape):
+        return self._statistic.empty(shape["data"])
+
+    _merge = staticmethod(PairwiseMerge.merge)
+
+    def _init_common(self, fptype, method, distributed, streaming):
+        self.fptype = fptype
+        self._dtype = check_fptype(fptype)
+        self.method = check_method(self._name, method, METHODS, _SUM_METHODS)
+        self.distributed = check_bool(self._name, "distributed", distributed)
+        self.streaming = check_bool(self._name, "streaming", streaming)
+
+
 class low_order_moments_result(Result):
     """Column statistics, each an array of shape (1, p) in the fptype's dtype.
 
@@ -48,7 +86,7 @@ class low_order_moments_result(Result):
     _fields = _FIELDS_FOR["estimatesAll"]
 
 
-class low_order_moments(Algorithm):
+class low_order_moments(_ColumnStatistic):
     """Minimum, maximum, sum, sum of squares, centred sum of squares, mean, second
     raw moment, variance (ddof=1), standard deviation and variation of each column.
 
@@ -77,17 +115,14 @@ class low_order_moments(Algorithm):
     """
 
     _name = "low_order_moments"
+    _statistic = Moments
     # fptype only sets the dtype of this rank's result (see docs/migrating.md)
     _agreed = ("method", "estimatesToCompute")
 
     def __init__(self, fptype="double", method="defaultDense", estimatesToCompute="",
                  distributed=False, streaming=False):
-        self.fptype = fptype
-        self.method = check_method(self._name, method, METHODS, _SUM_METHODS)
+        self._init_common(fptype, method, distributed, streaming)
         self.estimatesToCompute = estimatesToCompute
-        self.distributed = check_bool(self._name, "distributed", distributed)
-        self.streaming = check_bool(self._name, "streaming", streaming)
-        self._dtype = check_fptype(fptype)
         estimates = parse_flags(self._name, "estimatesToCompute", estimatesToCompute, ESTIMATES,
                                 ["estimatesAll"])
         if len(estimates) != 1:
@@ -97,31 +132,6 @@ class low_order_moments(Algorithm):
 
     def _agreed_values(self):
         return {"method": self.method, "estimatesToCompute": self._estimates}
-
-    def compute(self, data, setup=False):
-        """Statistics of ``data`` (this rank's rows when distributed).
-
-        Parameters
-        ----------
-        data : array-like, DataFrame, sparse matrix or CSV file name
-            ``"{}"`` in a file name is replaced by the rank.
-        setup : ignored
-            Accepted for daal4py compatibility.
-
-        Returns
-        -------
-        low_order_moments_result, or None in streaming mode (see ``finalize``).
-        """
-        return self._compute((data,))
-
-    # the protocol's hooks
-    def _local(self, inputs):
-        return _local_part(Moments, *inputs)
-
-    def _identity(self, shape):
-        return Moments.empty(shape["data"])
-
-    _merge = staticmethod(Moments.merge)
 
     def _finish(self, m, run):
         n = m.n
@@ -149,7 +159,7 @@ class covariance_result(Result):
     _fields = ("covariance", "correlation", "mean")
 
 
-class covariance(Algorithm):
+class covariance(_ColumnStatistic):
     """Sample covariance matrix (ddof=1, as ``numpy.cov``), correlation matrix and
     mean of the columns.
 
@@ -174,43 +184,15 @@ class covariance(Algorithm):
     """
 
     _name = "covariance"
+    _statistic = CoMoments
     _agreed = ("method", "outputMatrixType")
 
     def __init__(self, fptype="double", method="defaultDense", outputMatrixType="",
                  distributed=False, streaming=False):
-        self.fptype = fptype
-        self.method = check_method(self._name, method, METHODS, _SUM_METHODS)
+        self._init_common(fptype, method, distributed, streaming)
         self.outputMatrixType = outputMatrixType
         parse_flags(self._name, "outputMatrixType", outputMatrixType, OUTPUT_TYPES,
                     ["covarianceMatrix"])
-        self.distributed = check_bool(self._name, "distributed", distributed)
-        self.streaming = check_bool(self._name, "streaming", streaming)
-        self._dtype = check_fptype(fptype)
-
-    def compute(self, data, setup=False):
-        """Covariance of ``data`` (this rank's rows when distributed).
-
-        Parameters
-        ----------
-        data : array-like, DataFrame, sparse matrix or CSV file name
-            ``"{}"`` in a file name is replaced by the rank.
-        setup : ignored
-            Accepted for daal4py compatibility.
-
-        Returns
-        -------
-        covariance_result, or None in streaming mode (see ``finalize``).
-        """
-        return self._compute((data,))
-
-    # the protocol's hooks
-    def _local(self, inputs):
-        return _local_part(CoMoments, *inputs)
-
-    def _identity(self, shape):
-        return CoMoments.empty(shape["data"])
-
-    _merge = staticmethod(CoMoments.merge)
 
     def _finish(self, c, run):
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -157,11 +157,13 @@ class bf_knn_regression_prediction_result(Result):
 # ---- training --------------------------------------------------------------------------------
 
 
-class _Training(Algorithm):
-    """Validate and keep this rank's rows; agree on the columns; number the rows."""
+class _KnnParameters:
+    """The parameters every k-NN class takes (regression takes no others)."""
 
-    _model_class = None
-    _result_class = None
+    def __init__(self, fptype="double", method="defaultDense", k=-1, dataUseInModel="",
+                 resultsToCompute="", voteWeights="", engine=None, distributed=False):
+        self._init_common(fptype, method, k, dataUseInModel, resultsToCompute, voteWeights,
+                          engine, distributed)
 
     def _init_common(self, fptype, method, k, dataUseInModel, resultsToCompute, voteWeights,
                      engine, distributed):
@@ -180,6 +182,13 @@ class _Training(Algorithm):
                                    "voteUniform")
         self.engine = engine  # accepted for daal4py scripts: brute force draws nothing
         self.distributed = check_bool(self._name, "distributed", distributed)
+
+
+class _Training(_KnnParameters, Algorithm):
+    """Validate and keep this rank's rows; agree on the columns; number the rows."""
+
+    _model_class = None
+    _result_class = None
 
     def _rows(self, data):
         X = check_table(data, "data", sparse="densify")
@@ -329,11 +338,6 @@ class bf_knn_regression_training(_Training):
     _result_class = bf_knn_regression_training_result
     _target_name = "responses"
 
-    def __init__(self, fptype="double", method="defaultDense", k=-1, dataUseInModel="",
-                 resultsToCompute="", voteWeights="", engine=None, distributed=False):
-        self._init_common(fptype, method, k, dataUseInModel, resultsToCompute, voteWeights,
-                          engine, distributed)
-
     def compute(self, data, responses, setup=False):
         """Keep ``data`` and ``responses`` (this rank's rows when distributed).
 
@@ -366,7 +370,7 @@ class bf_knn_regression_training(_Training):
 # ---- prediction --------------------------------------------------------------------------
 
 
-class _Prediction(Algorithm):
+class _Prediction(_KnnParameters, Algorithm):
     """Queries go to every rank's rows; k candidates per query come back."""
 
     _needs_rows = False
@@ -375,8 +379,8 @@ class _Prediction(Algorithm):
 
     def _init_common(self, fptype, method, k, dataUseInModel, resultsToCompute, voteWeights,
                      engine, distributed):
-        _Training._init_common(self, fptype, method, k, dataUseInModel, resultsToCompute,
-                               voteWeights, engine, distributed)
+        super()._init_common(fptype, method, k, dataUseInModel, resultsToCompute, voteWeights,
+                             engine, distributed)
         self._want = parse_flags(self._name, "resultsToCompute", resultsToCompute,
                                  RESULTS_TO_COMPUTE, [])
         self._model_in_use = None
@@ -573,11 +577,6 @@ class bf_knn_regression_prediction(_Prediction):
     _agreed = ("k", "voteWeights", "method")
     _model_class = bf_knn_regression_model
     _result_class = bf_knn_regression_prediction_result
-
-    def __init__(self, fptype="double", method="defaultDense", k=-1, dataUseInModel="",
-                 resultsToCompute="", voteWeights="", engine=None, distributed=False):
-        self._init_common(fptype, method, k, dataUseInModel, resultsToCompute, voteWeights,
-                          engine, distributed)
 
     def compute(self, data, model, setup=False):
         """Neighbours and predicted responses of the rows of ``data``.

@@ -22,8 +22,21 @@ from .kernels import moments as mk
 from .kernels.covariance import centre_rows
 
 
+class PairwiseMerge:
+    """Mixin for the statistics below: ``merge`` returns the other side when one
+    side is empty (the identity), else hands the joint row count and the mean
+    difference to the class's ``_combine``."""
+
+    def merge(self, other):
+        if other.n == 0:
+            return self
+        if self.n == 0:
+            return other
+        return self._combine(other, self.n + other.n, mean_difference(self, other))
+
+
 @dataclass(frozen=True)
-class Moments:
+class Moments(PairwiseMerge):
     """Column moments of ``n`` rows: extremes, raw sums, mean and centred sum of squares."""
 
     n: int
@@ -58,13 +71,7 @@ class Moments:
         return cls(n, t[mk.MIN], t[mk.MAX], t[mk.SUM], t[mk.SUMSQ], t[mk.ORIGIN], t[mk.OFFSET],
                    t[mk.M2])
 
-    def merge(self, other):
-        if other.n == 0:
-            return self
-        if self.n == 0:
-            return other
-        n = self.n + other.n
-        delta = mean_difference(self, other)
+    def _combine(self, other, n, delta):
         return Moments(
             n,
             np.minimum(self.minimum, other.minimum),
@@ -78,7 +85,7 @@ class Moments:
 
 
 @dataclass(frozen=True)
-class CoMoments:
+class CoMoments(PairwiseMerge):
     """Mean and centred cross-product matrix ``C = (X - mean)ᵀ (X - mean)`` of ``n`` rows."""
 
     n: int
@@ -117,36 +124,30 @@ class CoMoments:
         rows = max(64, cls.BLOCK_BYTES // (8 * max(p, 1)))
         if is_sparse(X):
             return _merge_blocks(cls._from_rows(block, rows) for block in dense_blocks(X, rows))
-        nparts = _parallel.thread_parts(n, rows)
-        if nparts == 1:
-            return cls._from_rows(X, rows)
-        bounds = np.linspace(0, n, nparts + 1).astype(int)
-        return _merge_blocks(_parallel.map_threads(
-            lambda k: cls._from_rows(X, rows, bounds[k], bounds[k + 1]), nparts))
+        return _over_thread_parts(X, rows, lambda a, b: cls._from_rows(X, rows, a, b))
 
     @classmethod
     def _from_rows(cls, X, rows, start=0, stop=None):
         """Rows ``start:stop`` of ``X``, block by block (indices, not a slice of
         ``X``: a slice of a Fortran-ordered array would be a new kernel signature)."""
-        p = X.shape[1]
         stop = X.shape[0] if stop is None else stop
-        total = cls.empty(p)
-        buf = np.empty((min(rows, stop - start), p))
+        return cls._sweep(X.shape[1], start, stop, rows,
+                          lambda lo, hi, out: centre_rows(X, lo, hi, out))
+
+    @classmethod
+    def _sweep(cls, m, start, stop, rows, centre):
+        """Rows ``start:stop`` in blocks of ``rows``: ``centre(lo, hi, out)`` writes a
+        block's centred rows into one reused buffer and returns its sums and residual
+        sums; each block is multiplied and merged into the running total."""
+        total = cls.empty(m)
+        buf = np.empty((min(rows, stop - start), m))
         with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf is reported later
             for lo in range(start, stop, rows):
                 hi = min(lo + rows, stop)
                 centred = buf[:hi - lo]
-                block_sum, residual = centre_rows(X, lo, hi, centred)
+                block_sum, residual = centre(lo, hi, centred)
                 total = total.merge(cls._centred_block(hi - lo, block_sum, residual, centred))
         return total
-
-    @classmethod
-    def _from_block(cls, block, centred):
-        """One block, centred on its own mean into the buffer ``centred``."""
-        nb = block.shape[0]
-        with np.errstate(invalid="ignore", over="ignore"):
-            block_sum, residual = centre_rows(block, 0, nb, centred)
-            return cls._centred_block(nb, block_sum, residual, centred)
 
     @classmethod
     def _centred_block(cls, nb, block_sum, residual, centred):
@@ -169,35 +170,16 @@ class CoMoments:
         if n == 0:
             return cls.empty(m)
         rows = max(64, cls.BLOCK_BYTES // (8 * max(m, 1)))
-        return _over_thread_parts(X, rows, lambda a, b: cls._from_xy_rows(X, Y, a, b, rows))
+        return _over_thread_parts(X, rows, lambda a, b: cls._sweep(
+            m, a, b, rows, lambda lo, hi, out: centre_side_by_side(X, Y, lo, hi, out)))
 
-    @classmethod
-    def _from_xy_rows(cls, X, Y, start, stop, rows):
-        """Rows ``start:stop`` of ``[X | Y]``, block by block."""
-        m = X.shape[1] + Y.shape[1]
-        total = cls.empty(m)
-        buf = np.empty((min(rows, stop - start), m))
-        with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf is reported later
-            for lo in range(start, stop, rows):
-                hi = min(lo + rows, stop)
-                centred = buf[:hi - lo]
-                block_sum, residual = centre_side_by_side(X, Y, lo, hi, centred)
-                total = total.merge(cls._centred_block(hi - lo, block_sum, residual, centred))
-        return total
-
-    def merge(self, other):
-        if other.n == 0:
-            return self
-        if self.n == 0:
-            return other
-        n = self.n + other.n
-        delta = mean_difference(self, other)
+    def _combine(self, other, n, delta):
         return CoMoments(n, self.sum + other.sum, self.origin, self.offset + delta * (other.n / n),
                          self.cross + other.cross + np.outer(delta, delta) * (self.n * other.n / n))
 
 
 @dataclass(frozen=True)
-class CentredR:
+class CentredR(PairwiseMerge):
     """Triangular factor of the centred data: ``RᵀR = (Z - mean)ᵀ (Z - mean)`` for ``n`` rows.
 
     The mergeable statistic of a distributed (TSQR) least-squares fit and of
@@ -257,13 +239,7 @@ class CentredR:
         # The statistic's form: (m, m), non-negative diagonal, zero rows when n < m.
         return cls(n, c.origin, c.offset, triangular_factor(r, m))
 
-    def merge(self, other):
-        if other.n == 0:
-            return self
-        if self.n == 0:
-            return other
-        n = self.n + other.n
-        delta = mean_difference(self, other)
+    def _combine(self, other, n, delta):
         stacked = np.vstack([self.r, other.r, delta * np.sqrt(self.n * other.n / n)])
         return CentredR(n, self.origin, self.offset + delta * (other.n / n),
                         triangular_factor(stacked, self.r.shape[0]))

@@ -13,7 +13,9 @@ timeout instead of hanging.  ``fit`` is collective too: ``partial_fit`` over
 """
 import numpy as np
 
-from ._base import Collective, raise_everywhere
+import d4p
+
+from ._base import Collective, raise_everywhere, sklearn_nan_message
 
 
 class IncrementalFlow:
@@ -65,6 +67,50 @@ class IncrementalFlow:
     def _stream_chunk(self, stream, X, *rest):
         stream.compute(X, *rest)
 
+    # ---- the shared bodies of ``partial_fit`` and ``fit`` ----
+
+    def _start_fit(self):
+        """Check the parameters and forget earlier chunks (first chunk, or ``fit``)."""
+        self._validate_params()
+        self._reset_incremental()
+
+    def _validate_chunk(self, X, rest, reset):
+        """Validated ``(X, rest)``; ``rest`` holds the row-aligned extras (``y``,
+        ``sample_weight``) that ``partial_fit`` and ``fit`` received."""
+        raise NotImplementedError
+
+    def _record_extra(self, rest):
+        """What else the ranks must agree on in ``fit`` beyond ``X`` (e.g. ``y``'s shape)."""
+        return None
+
+    def _after_agreement(self, step, rest):
+        """Checks that need the other ranks' records (``fit`` only)."""
+
+    def _partial_fit(self, X, rest, check_input):
+        first = self._first_pass()
+        if first:
+            self._start_fit()
+        if check_input:
+            X, rest = self._validate_chunk(X, rest, reset=first)
+        elif first:
+            self.n_features_in_ = X.shape[1]
+        self._add_chunk(X, *rest)
+        return self
+
+    def _fit_by_batches(self, X, rest):
+        with Collective(self, f"{type(self).__name__}.fit") as step:
+            self._start_fit()
+            X, rest = self._validate_chunk(X, rest, reset=True)
+            step.record(X, extra=self._record_extra(rest))
+        step.agreed_rows()
+        self._after_agreement(step, rest)
+        self.batch_size_ = 5 * X.shape[1] if self.batch_size is None else self.batch_size
+        for batch in batches(X.shape[0], self.batch_size_):
+            self._add_chunk(X[batch], *(None if r is None else r[batch] for r in rest))
+        if X.shape[0] == 0:
+            self._add_chunk(X, *rest)
+        return self.finalize_fit()
+
     def finalize_fit(self):
         """Collective: merge every rank's chunks into the fitted attributes.
 
@@ -105,6 +151,24 @@ class IncrementalFlow:
         self._finish(result, total, ref_dtype)
         return self
 
+
+
+class CovarianceFlow(IncrementalFlow):
+    """The flow of the estimators whose statistic is the covariance (the empirical
+    covariance and the incremental PCA)."""
+
+    def _new_stream(self, dtype):
+        return d4p.covariance(distributed=True, streaming=True)
+
+    @sklearn_nan_message
+    def partial_fit(self, X, y=None, check_input=True):
+        """Add this rank's rows ``X`` (no communication)."""
+        return self._partial_fit(X, (), check_input)
+
+    @sklearn_nan_message
+    def fit(self, X, y=None):
+        """Collective: fit on every rank's rows, by blocks of ``batch_size``."""
+        return self._fit_by_batches(X, ())
 
 
 def batches(n, size):

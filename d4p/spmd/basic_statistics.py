@@ -16,7 +16,7 @@ from sklearn.utils.validation import validate_data
 import d4p
 
 from ._base import FINITE_IN_D4P, Collective, check_weights, sklearn_nan_message
-from ._incremental import IncrementalFlow, batches
+from ._incremental import IncrementalFlow
 
 #: scikit-learn-intelex's option name -> low_order_moments' result field.
 OPTIONS = {
@@ -168,37 +168,24 @@ class IncrementalBasicStatistics(IncrementalFlow, BaseEstimator):
         _store(self, result, dtype)
         self.n_samples_seen_ = total
 
+    def _start_fit(self):
+        self._validate_params()
+        options_of(self.result_options)
+        self._reset_incremental()
+
+    def _validate_chunk(self, X, rest, reset):
+        X, sample_weight = _validate(self, X, rest[0], reset=reset)
+        return X, (sample_weight,)
+
     @sklearn_nan_message
     def partial_fit(self, X, sample_weight=None, check_input=True):
         """Add the rows of ``X`` to this rank's statistics (no communication)."""
-        first = self._first_pass()
-        if first:
-            self._validate_params()
-            options_of(self.result_options)
-            self._reset_incremental()
-        if check_input:
-            X, sample_weight = _validate(self, X, sample_weight, reset=first)
-        elif first:
-            self.n_features_in_ = X.shape[1]
-        self._add_chunk(X, sample_weight)
-        return self
+        return self._partial_fit(X, (sample_weight,), check_input)
 
     @sklearn_nan_message
     def fit(self, X, y=None, sample_weight=None):
         """Collective: the statistics of every rank's rows, by blocks of ``batch_size``."""
-        with Collective(self, "IncrementalBasicStatistics.fit") as step:
-            self._validate_params()
-            options_of(self.result_options)
-            self._reset_incremental()
-            X, sample_weight = _validate(self, X, sample_weight, reset=True)
-            step.record(X)
-        step.agreed_rows()
-        self.batch_size_ = 5 * X.shape[1] if self.batch_size is None else self.batch_size
-        for batch in batches(X.shape[0], self.batch_size_):
-            self._add_chunk(X[batch], None if sample_weight is None else sample_weight[batch])
-        if X.shape[0] == 0:
-            self._add_chunk(X, sample_weight)
-        return self.finalize_fit()
+        return self._fit_by_batches(X, (sample_weight,))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

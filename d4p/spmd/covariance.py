@@ -17,7 +17,7 @@ from sklearn.utils.validation import validate_data
 import d4p
 
 from ._base import FINITE_IN_D4P, AllOrNone, Collective, sklearn_nan_message
-from ._incremental import IncrementalFlow, batches
+from ._incremental import CovarianceFlow
 
 
 def _fptype(dtype):
@@ -87,7 +87,7 @@ class EmpiricalCovariance(_GlobalScore, sk_covariance.EmpiricalCovariance):
         return self
 
 
-class IncrementalEmpiricalCovariance(IncrementalFlow, _GlobalScore,
+class IncrementalEmpiricalCovariance(CovarianceFlow, _GlobalScore,
                                      sk_covariance.EmpiricalCovariance):
     """scikit-learn-intelex's incremental maximum-likelihood covariance.
 
@@ -126,44 +126,14 @@ class IncrementalEmpiricalCovariance(IncrementalFlow, _GlobalScore,
         self.batch_size = batch_size
         self.copy = copy
 
-    def _new_stream(self, dtype):
-        return d4p.covariance(distributed=True, streaming=True)
-
     def _finish(self, result, total, dtype):
         self._set_from(result, total, np.float64)
         self.n_samples_seen_ = total
 
-    @sklearn_nan_message
-    def partial_fit(self, X, y=None, check_input=True):
-        """Add this rank's rows ``X`` (no communication)."""
-        first = self._first_pass()
-        if first:
-            self._validate_params()
-            self._reset_incremental()
-        if check_input:
-            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first, **FINITE_IN_D4P,
-                              ensure_min_samples=0)
-        elif first:
-            self.n_features_in_ = X.shape[1]
-        self._add_chunk(X)
-        return self
+    def _validate_chunk(self, X, rest, reset):
+        return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset,
+                             ensure_min_samples=0, **FINITE_IN_D4P), rest
 
-    @sklearn_nan_message
-    def fit(self, X, y=None):
-        """Collective: fit on every rank's rows, by blocks of ``batch_size``."""
-        with Collective(self, "IncrementalEmpiricalCovariance.fit") as step:
-            self._validate_params()
-            self._reset_incremental()
-            X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=0,
-                              **FINITE_IN_D4P)
-            step.record(X)
-        step.agreed_rows()
-        self.batch_size_ = 5 * X.shape[1] if self.batch_size is None else self.batch_size
-        for batch in batches(X.shape[0], self.batch_size_):
-            self._add_chunk(X[batch])
-        if X.shape[0] == 0:
-            self._add_chunk(X)
-        return self.finalize_fit()
 
 
 __all__ = ["EmpiricalCovariance", "IncrementalEmpiricalCovariance"]

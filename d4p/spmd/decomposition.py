@@ -27,7 +27,7 @@ import d4p
 
 from ._base import (FINITE_IN_D4P, AllOrNone, Collective, global_sum, local_rows_of,
                     raise_everywhere, sklearn_nan_message)
-from ._incremental import IncrementalFlow, batches
+from ._incremental import CovarianceFlow
 
 
 def _flip(Vt):
@@ -169,7 +169,7 @@ class PCA(sk_decomposition.PCA):
         return float(s[0] / s[1])
 
 
-class IncrementalPCA(IncrementalFlow, sk_decomposition.PCA):
+class IncrementalPCA(CovarianceFlow, sk_decomposition.PCA):
     """scikit-learn-intelex's ``IncrementalPCA``: the exact PCA of every row given
     to ``partial_fit`` on every rank.
 
@@ -208,9 +208,6 @@ class IncrementalPCA(IncrementalFlow, sk_decomposition.PCA):
         self.whiten = whiten
         self.batch_size = batch_size
 
-    def _new_stream(self, dtype):
-        return d4p.covariance(distributed=True, streaming=True)
-
     def _finish(self, result, n, dtype):
         p = self.n_features_in_
         if n < 2:
@@ -238,38 +235,10 @@ class IncrementalPCA(IncrementalFlow, sk_decomposition.PCA):
         self.n_samples_seen_ = n
         self.n_samples_ = n
 
-    @sklearn_nan_message
-    def partial_fit(self, X, y=None, check_input=True):
-        """Add this rank's rows (no communication)."""
-        first = self._first_pass()
-        if first:
-            self._validate_params()
-            self._reset_incremental()
-        if check_input:
-            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first, **FINITE_IN_D4P,
-                              ensure_min_samples=0, accept_sparse=("csr",))
-        elif first:
-            self.n_features_in_ = X.shape[1]
-        self._add_chunk(X)
-        return self
+    def _validate_chunk(self, X, rest, reset):
+        return validate_data(self, X, dtype=[np.float64, np.float32], reset=reset,
+                             ensure_min_samples=0, accept_sparse=("csr",), **FINITE_IN_D4P), rest
 
-    @sklearn_nan_message
-    def fit(self, X, y=None):
-        """Collective: PCA of every rank's rows, fed by blocks of ``batch_size``."""
-        with Collective(self, "IncrementalPCA.fit") as step:
-            self._validate_params()
-            self._reset_incremental()
-            X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=0,
-                              **FINITE_IN_D4P,
-                              accept_sparse=("csr",))
-            step.record(X)
-        step.agreed_rows()
-        self.batch_size_ = 5 * X.shape[1] if self.batch_size is None else self.batch_size
-        for batch in batches(X.shape[0], self.batch_size_):
-            self._add_chunk(X[batch])
-        if X.shape[0] == 0:
-            self._add_chunk(X)
-        return self.finalize_fit()
 
     @sklearn_nan_message
     def fit_transform(self, X, y=None):

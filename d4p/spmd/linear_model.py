@@ -26,7 +26,7 @@ import d4p
 from ._base import (FINITE_IN_D4P, AllOrNone, Collective, agreed_weight, check_weights,
                     constant_weight, global_accuracy, global_classes, global_r2, local_rows_of,
                     raise_everywhere, sklearn_nan_message, validate_xy)
-from ._incremental import IncrementalFlow, batches
+from ._incremental import IncrementalFlow
 
 
 def _fptype(dtype):
@@ -297,39 +297,31 @@ class IncrementalLinearRegression(_HyperparameterAccess, IncrementalFlow, _Regre
                     dtype.type)
         self.n_samples_seen_ = total
 
+    def _start_fit(self):
+        self._validate_params()
+        self._reset_incremental()
+        self._y_ndim = None
+
+    def _validate_chunk(self, X, rest, reset):
+        X, y, _ = _validate_xy(self, X, rest[0], None, reset=reset, accept_sparse=False)
+        return X, (y,)
+
+    def _record_extra(self, rest):
+        return _y_shape(rest[0])
+
+    def _after_agreement(self, step, rest):
+        _agree_y(step, "IncrementalLinearRegression.fit")
+        self._y_ndim = rest[0].ndim
+
     @sklearn_nan_message
     def partial_fit(self, X, y, check_input=True):
         """Add this rank's rows (no communication)."""
-        first = self._first_pass()
-        if first:
-            self._validate_params()
-            self._reset_incremental()
-            self._y_ndim = None
-        if check_input:
-            X, y, _ = _validate_xy(self, X, y, None, reset=first, accept_sparse=False)
-        elif first:
-            self.n_features_in_ = X.shape[1]
-        self._add_chunk(X, y)
-        return self
+        return self._partial_fit(X, (y,), check_input)
 
     @sklearn_nan_message
     def fit(self, X, y):
         """Collective: fit on every rank's rows, by blocks of ``batch_size``."""
-        with Collective(self, "IncrementalLinearRegression.fit") as step:
-            self._validate_params()
-            self._reset_incremental()
-            self._y_ndim = None
-            X, y, _ = _validate_xy(self, X, y, None, accept_sparse=False)
-            step.record(X, extra=_y_shape(y))
-        step.agreed_rows()
-        _agree_y(step, "IncrementalLinearRegression.fit")
-        self._y_ndim = y.ndim
-        self.batch_size_ = 5 * X.shape[1] if self.batch_size is None else self.batch_size
-        for batch in batches(X.shape[0], self.batch_size_):
-            self._add_chunk(X[batch], y[batch])
-        if X.shape[0] == 0:
-            self._add_chunk(X, y)
-        return self.finalize_fit()
+        return self._fit_by_batches(X, (y,))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

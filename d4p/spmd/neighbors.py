@@ -111,6 +111,13 @@ class _Neighbors:
         step.agreed_rows(min_rows=0)
         return X
 
+    def _check_k(self, k, X):
+        """scikit-learn's error when more neighbours are asked than rows were fitted."""
+        if k > self.n_samples_fit_:
+            raise ValueError(f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
+                             f"n_samples_fit = {self.n_samples_fit_}, n_samples = "
+                             f"{X.shape[0]}")
+
     def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
         """Collective: the ``n_neighbors`` nearest training rows (global indices)
         of this rank's queries, among every rank's training rows."""
@@ -126,10 +133,7 @@ class _Neighbors:
         else:
             X = self._queries(X, where)
             k_query = k
-        total = self.n_samples_fit_
-        if k_query > total:
-            raise ValueError(f"Expected n_neighbors <= n_samples_fit, but n_neighbors = "
-                             f"{k_query}, n_samples_fit = {total}, n_samples = {X.shape[0]}")
+        self._check_k(k_query, X)
         dist, ind, _ = self._query(X, k_query)
         if own:
             dist, ind = _drop_self(dist, ind, self._offset)
@@ -198,10 +202,7 @@ class KNeighborsClassifier(_Neighbors, sk_neighbors.KNeighborsClassifier):
         """Collective: class probabilities of this rank's rows (neighbours' vote)."""
         X = self._queries(X, "KNeighborsClassifier.predict_proba")
         k = self.n_neighbors
-        if k > self.n_samples_fit_:
-            raise ValueError(f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
-                             f"n_samples_fit = {self.n_samples_fit_}, n_samples = "
-                             f"{X.shape[0]}")
+        self._check_k(k, X)
         _, _, res = self._query(X, k, evaluate="computeClassProbabilities")
         proba = np.asarray(res.probabilities, dtype=np.float64)
         proba = proba.reshape(X.shape[0], -1) if proba.size else np.zeros(
@@ -237,10 +238,7 @@ class KNeighborsRegressor(_Neighbors, sk_neighbors.KNeighborsRegressor):
         """Collective: the (weighted) mean target of each row's neighbours."""
         X = self._queries(X, "KNeighborsRegressor.predict")
         k = self.n_neighbors
-        if k > self.n_samples_fit_:
-            raise ValueError(f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
-                             f"n_samples_fit = {self.n_samples_fit_}, n_samples = "
-                             f"{X.shape[0]}")
+        self._check_k(k, X)
         _, _, res = self._query(X, k)
         pred = np.asarray(res.prediction, dtype=np.float64)
         if self._y_ndim == 1:
