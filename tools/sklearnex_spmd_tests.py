@@ -212,17 +212,64 @@ SHIM = {
             assert_allclose(np.asarray(spmd_centers)[np.asarray(spmd_labels)],
                             np.asarray(batch_centers)[local], **kwargs)
         ''',
-    # batch references: scikit-learn's estimators, or d4p's own on one process for
-    # scikit-learn-intelex's estimators that scikit-learn lacks
-    "sklearnex/basic_statistics/__init__.py":
-        "from d4p.spmd.basic_statistics import BasicStatistics, IncrementalBasicStatistics\n",
+    # batch references: scikit-learn's estimators, or d4p's own on this process alone
+    # for scikit-learn-intelex's estimators that scikit-learn lacks
+    "sklearnex/_alone.py": '''
+        """d4p estimators as batch references: every call on this process alone."""
+        import contextlib
+        import functools
+
+        from d4p import _engine  # a test tool: the engine's per-thread communicator slot
+        from d4p.comm.serial import SerialCommunicator
+
+
+        @contextlib.contextmanager
+        def alone():
+            slot = _engine._rank_local
+            saved = getattr(slot, "comm", None)
+            slot.comm = SerialCommunicator()
+            try:
+                yield
+            finally:
+                slot.comm = saved
+
+
+        def _alone_method(f):
+            @functools.wraps(f)
+            def run(self, *args, **kwargs):
+                with alone():
+                    return f(self, *args, **kwargs)
+            return run
+
+
+        def batch(cls):
+            """A subclass of ``cls`` whose public methods (and lazily finalised
+            attributes) run with the one-process communicator."""
+            methods = {name: _alone_method(getattr(cls, name)) for name in dir(cls)
+                       if not name.startswith("_") and callable(getattr(cls, name))
+                       and not isinstance(getattr(cls, name), type)}
+            if hasattr(cls, "__getattr__"):
+                methods["__getattr__"] = _alone_method(cls.__getattr__)
+            return type(cls.__name__, (cls,), methods)
+        ''',
+    "sklearnex/basic_statistics/__init__.py": '''
+        from d4p.spmd import basic_statistics as _d4p
+        from .._alone import batch
+        BasicStatistics = batch(_d4p.BasicStatistics)
+        IncrementalBasicStatistics = batch(_d4p.IncrementalBasicStatistics)
+        ''',
     "sklearnex/cluster/__init__.py": "from sklearn.cluster import DBSCAN, KMeans\n",
-    "sklearnex/covariance/__init__.py":
-        "from d4p.spmd.covariance import IncrementalEmpiricalCovariance\n",
+    "sklearnex/covariance/__init__.py": '''
+        from d4p.spmd import covariance as _d4p
+        from .._alone import batch
+        IncrementalEmpiricalCovariance = batch(_d4p.IncrementalEmpiricalCovariance)
+        ''',
     "sklearnex/decomposition/__init__.py": "from sklearn.decomposition import PCA\n",
     "sklearnex/linear_model/__init__.py": '''
         from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
-        from d4p.spmd.linear_model import IncrementalLinearRegression
+        from d4p.spmd import linear_model as _d4p
+        from .._alone import batch
+        IncrementalLinearRegression = batch(_d4p.IncrementalLinearRegression)
         ''',
     "sklearnex/neighbors/__init__.py": '''
         from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor, NearestNeighbors
@@ -230,10 +277,13 @@ SHIM = {
     "sklearnex/preview/__init__.py": "",
     "sklearnex/preview/covariance/__init__.py": '''
         from sklearn.covariance import EmpiricalCovariance
-        from d4p.spmd.covariance import IncrementalEmpiricalCovariance
+        from ...covariance import IncrementalEmpiricalCovariance
         ''',
-    "sklearnex/preview/decomposition/__init__.py":
-        "from d4p.spmd.decomposition import IncrementalPCA\n",
+    "sklearnex/preview/decomposition/__init__.py": '''
+        from d4p.spmd import decomposition as _d4p
+        from ..._alone import batch
+        IncrementalPCA = batch(_d4p.IncrementalPCA)
+        ''',
     "sklearnex/preview/preprocessing/__init__.py":
         "from sklearn.preprocessing import MaxAbsScaler\n",
     "sklearnex/spmd/__init__.py": "",
