@@ -323,9 +323,18 @@ def validate_xy(est, X, y, reset=True, multi_output=False, y_numeric=False, **kw
 
 def check_weights(sample_weight, X, dtype=np.float64, **kwargs):
     """scikit-learn's sample-weight check, also for a rank with no rows (where
-    scikit-learn's own check demands at least one)."""
+    scikit-learn's own check demands at least one).
+
+    One rank's (or one chunk's) weights may all be zero: its rows then count for
+    nothing, but the other ranks' weights decide whether any row counts, so
+    scikit-learn's "at least one non-zero weight" cannot be judged here.
+    """
+    import inspect
+
     from sklearn.utils.validation import _check_sample_weight
 
+    if "allow_all_zero_weights" in inspect.signature(_check_sample_weight).parameters:
+        kwargs.setdefault("allow_all_zero_weights", True)  # scikit-learn >= 1.6
     if X.shape[0] == 0 and sample_weight is not None and not np.isscalar(sample_weight):
         w = np.asarray(sample_weight, dtype=dtype).reshape(-1)
         if w.size:
