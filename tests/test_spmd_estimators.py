@@ -105,6 +105,28 @@ def test_incremental_basic_statistics():
     close(again.second_order_raw_moment_, (X ** 2).mean(0))
 
 
+@spmd
+def test_zero_weights_on_one_rank():
+    """Rank 0's weights (and the first chunk's) are all zero: its rows count for
+    nothing, which is no error (scikit-learn's "at least one non-zero weight" is
+    about all rows), for the batch and the incremental estimators."""
+    X = data(seed=3)
+    w = np.linspace(0.5, 2.0, X.shape[0])
+    w[: X.shape[0] // 3] = 0.0
+    Xw = X * w[:, None]
+    s = my_slice(X.shape[0])
+    est = BasicStatistics(result_options=["sum", "mean"]).fit(X[s], sample_weight=w[s])
+    close(est.sum_, Xw.sum(0))
+    close(est.mean_, Xw.mean(0))
+    inc = IncrementalBasicStatistics(result_options="sum")
+    for lo, hi in ((s.start, (s.start + s.stop) // 2), ((s.start + s.stop) // 2, s.stop)):
+        inc.partial_fit(X[lo:hi], sample_weight=w[lo:hi])
+    close(inc.sum_, Xw.sum(0))
+    ols = LinearRegression().fit(X[s], X[s, 0] + 2 * X[s, 1], sample_weight=w[s])
+    ref = skl.LinearRegression().fit(X, X[:, 0] + 2 * X[:, 1], sample_weight=w)
+    close(ols.coef_, ref.coef_)
+
+
 # ---- covariance ---------------------------------------------------------------------------
 
 
