@@ -27,7 +27,7 @@ from . import _parallel
 from ._protocol import Agreement
 from .comm.serial import SerialCommunicator
 from .global_rows import (LocalRows, check_after_pass, check_finite_fast, exact_sum, exact_sums,
-                          fetch_rows, is_c_float64)
+                          fetch_rows)
 from .kernels import kmeans as kk
 
 # Stream tags: each use of randomness has its own stream.
@@ -35,7 +35,7 @@ _TAG_RANDOM, _TAG_PLUSPLUS, _TAG_PARALLEL, _TAG_TOPUP, _TAG_REDUCE, _TAG_FALLBAC
 
 def _stream_key(seed, tag, a, b):
     """The uint64 key of one random stream (see kernels/kmeans.py)."""
-    return np.uint64(kk.stream_key(np.uint64(seed), tag, a, b))
+    return kk.stream_key(seed, tag, a, b)
 
 
 # ---- passes over the rows ----------------------------------------------------------------
@@ -71,7 +71,7 @@ def _init_pass(rows, mind, centres=None, cbase=0, nearest=_NO_INT, keys=_NO_KEYS
         bk, bi, pp, npp = kernel(B, rows.g0 + lo, C, cbase, mind[lo:hi],
                                  nearest[lo:hi] if nearest.size else nearest,
                                  row_w[lo:hi] if row_w.size else row_w, keys, uniform_race,
-                                 want_sum, r, not is_c_float64(B))
+                                 want_sum, r)
         if nt and bk.shape[0]:
             c = np.argmin(bk, axis=0)  # the first chunk holding the minimum: ties keep
             t = np.arange(nt)          # the earlier row, as chunks come in row order
@@ -121,8 +121,7 @@ def _potentials(rows, trials, mind, row_w=_NO_FLOAT):
     out = [[] for _ in range(nt)]
     for lo, hi, B, kernel, r in _kernel_blocks(rows, kk.potentials_serial,
                                                kk.potentials_parallel):
-        parts, nparts = kernel(B, T, mind[lo:hi], row_w[lo:hi] if row_w.size else row_w, r,
-                               not is_c_float64(B))
+        parts, nparts = kernel(B, T, mind[lo:hi], row_w[lo:hi] if row_w.size else row_w, r)
         used = np.arange(parts.shape[2]) < nparts[:, :, None]
         for t in range(nt):
             out[t].append(parts[:, t][used[:, t]])
@@ -173,7 +172,7 @@ def _lazy_draw(comm, rows, mind, seen, centres, s, key, seed, row_w=_NO_FLOAT):
         r = LAZY_CHUNK_ROWS
         kernel = kk.lazy_race_parallel if _parallel.use_parallel(rows.n, r) else \
             kk.lazy_race_serial
-        bk, bi = kernel(X, rows.g0, C, s, mind, seen, row_w, key, r, not is_c_float64(X))
+        bk, bi = kernel(X, rows.g0, C, s, mind, seen, row_w, key, r)
         c = int(np.argmin(bk))  # the first chunk holding the minimum: the earlier row
         if bi[c] >= 0:
             best_key[0], best_idx[0] = bk[c], bi[c] + rows.g0

@@ -139,7 +139,7 @@ def test_row_distance_is_accurate_exact_zero_and_position_independent():
         for other in (np.asfortranarray(X), X.astype(np.float32), X[:, ::-1][:, ::-1]):
             mind = np.full(len(X), np.inf)
             kk.init_pass_serial(other, 0, c.reshape(1, -1), 0, mind, np.empty(0, np.int64),
-                                np.empty(0), np.empty(0, np.uint64), False, False, 16, True)
+                                np.empty(0), np.empty(0, np.uint64), False, False, 16)
             np.testing.assert_array_equal(
                 mind, sqdists(np.ascontiguousarray(other, dtype=np.float64), c))
 
@@ -199,7 +199,7 @@ def test_lazy_race_is_the_exact_race_and_reads_few_rows(chunk, weighted):
         for kernel, layout in ((kk.lazy_race_serial, "C"), (kk.lazy_race_parallel, "F")):
             seen, mind = seen0.copy(), D[seen0 - 1, np.arange(len(X))].copy()
             A = np.asarray(X, order=layout)
-            bk, bi = kernel(A, 0, C, 6, mind, seen, row_w, key, chunk, layout == "F")
+            bk, bi = kernel(A, 0, C, 6, mind, seen, row_w, key, chunk)
             c = int(np.argmin(bk))
             assert (bi[c] if bk[c] < np.inf else None) == expected
             read = seen != seen0
