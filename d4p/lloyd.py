@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _parallel
 from ._inputs import is_sparse
-from ._protocol import Agreement
+from ._protocol import Agreement, raise_on_all
 from .global_rows import check_after_pass, check_finite_fast, exact_sum
 from .kernels import kmeans as kk
 from .work_queue import run_in_turn
@@ -196,6 +196,10 @@ def lloyd(comm, rows, C, max_iterations, threshold, dtype, need_final, where="km
                 with Agreement(comm, where):
                     check_after_pass(X, np.concatenate(local))
             checked = True
+            if weights is not None and not packed[k * p:k * p + k].sum() > 0:
+                raise_on_all({0: ("ValueError", "ValueError",
+                                  "weights are zero on every row of every rank")}, where,
+                             comm.size)
             if scale_threshold:
                 threshold = threshold * _mean_variance(packed[k * p + k:], p, total_rows)
         sums, counts = packed[:k * p].reshape(k, p), packed[k * p:k * p + k]

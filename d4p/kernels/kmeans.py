@@ -501,15 +501,6 @@ def bernoulli_select(mind, key, g0, ell, phi, out):
         mind[lo:hi], key, g0 + lo, ell, phi, out[lo:hi]))
 
 
-@kernel
-def weighted_counts(nearest, m):
-    """How many rows have each of the ``m`` candidates as their nearest."""
-    counts = np.zeros(m, dtype=np.int64)
-    for i in range(nearest.shape[0]):
-        counts[nearest[i]] += 1
-    return counts
-
-
 # ---- finiteness ---------------------------------------------------------------------------
 
 
