@@ -968,3 +968,31 @@ def test_lloyd_checks_finiteness_without_iterations():
     for results in ("computeCentroids", ""):  # no pass at all / the final pass only
         _raises_everywhere(ValueError, "inf at row 3, column 1", lambda: d4p.kmeans(
             2, 0, resultsToEvaluate=results, distributed=True).compute(data, good[:2]))
+
+
+@pytest.mark.parametrize("layout", ["F", "float32"])
+def test_converted_slabs_give_the_c_order_results(monkeypatch, layout):
+    # Inputs other than C-ordered float64 reach the initialisation kernels as
+    # converted slabs of SLAB_CHUNKS chunks; with one chunk per slab every index,
+    # key and partial must still be the C-ordered input's.
+    from d4p.kernels import kmeans as kk
+
+    monkeypatch.setattr(kk, "SLAB_CHUNKS", 1)
+    X = blobs(300, 3, seed=9)
+    if layout == "float32":
+        X = X.astype(np.float32).astype(np.float64)
+    A = np.asfortranarray(X) if layout == "F" else X.astype(np.float32)
+    C = X[[5, 50]].copy()
+    keys = np.array([kk.stream_key(3, 2, 1, t) for t in range(3)], dtype=np.uint64)
+    w = _weights(len(X))
+    for row_w in (np.empty(0), w):
+        outs = []
+        for data in (X, A):
+            mind = np.full(len(X), np.inf)
+            nearest = np.zeros(len(X), dtype=np.int64)
+            res = kk.init_pass_serial(data, 7, C, 0, mind, nearest, row_w, keys, False, True, 16)
+            pots = kk.potentials_serial(data, X[[1, 2]], mind, row_w, 16)
+            outs.append((mind, nearest) + tuple(res) + tuple(pots))
+        for a, b in zip(*outs):
+            np.testing.assert_array_equal(a, b)
+        assert (outs[0][3] >= 0).all() and outs[0][3].max() > 16  # indices past a slab
