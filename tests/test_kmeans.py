@@ -942,8 +942,8 @@ def test_bad_weights_on_one_rank_raise_on_every_rank(case):
     name, spoil, match = case
     if name == "missing" and d4p.num_procs() == 1:
         return  # "weights on some ranks only" needs two ranks
-    X = blobs(80, 2, seed=1)
-    rows = X[10 * d4p.my_procid():10 * d4p.my_procid() + 10]  # every rank has rows (<= 8)
+    X = blobs(10 * d4p.num_procs(), 2, seed=1)
+    rows = X[10 * d4p.my_procid():10 * d4p.my_procid() + 10]  # every rank has rows
     good = np.ones(len(rows))
     w = _on_last(spoil(good), good)
     _raises_everywhere(ValueError, match, lambda: d4p.kmeans(2, 3, distributed=True).compute(
