@@ -50,6 +50,43 @@ def _empty_rows(shape):
     return np.empty((0, shape["data"]))
 
 
+def check_weights(weights, n):
+    """This rank's row weights (a d4p extension; daal4py's k-means has none) as a
+    float64 array of ``n`` finite, non-negative values, or None."""
+    if weights is None:
+        return None
+    try:
+        w = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"weights must be numbers, got {type(weights).__name__}") from None
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w[:, 0]
+    if w.ndim != 1 or w.shape[0] != n:
+        raise ValueError(f"weights has shape {w.shape} but the data has {n} rows; give one "
+                         "weight per row")
+    if not np.isfinite(w).all():
+        raise ValueError(f"weights contains {w[~np.isfinite(w)][0]} at row "
+                         f"{int(np.flatnonzero(~np.isfinite(w))[0])}; weights must be finite")
+    if (w < 0).any():
+        raise ValueError(f"weights contains {w[w < 0][0]} at row {int(np.flatnonzero(w < 0)[0])}; "
+                         "weights must be non-negative")
+    return np.ascontiguousarray(w)
+
+
+def weights_shape(w, n):
+    """The agreed-shape entry for "weighted or not": a rank with no rows and no
+    weights adopts the other ranks' choice."""
+    return {} if (w is None and n == 0) else {"weights": "given" if w is not None else "None"}
+
+
+def agreed_weights(w, run):
+    """This rank's weights when the ranks agreed on weights (an empty array for a
+    rank with no rows), else None."""
+    if run.shape.get("weights") != "given":
+        return None
+    return w if w is not None else np.empty(0)
+
+
 class kmeans_init_result(Result):
     """``centroids`` (nClusters, p), the same on every rank."""
 
@@ -141,7 +178,7 @@ class kmeans_init(Algorithm):
                 "seed": (None if kind in ("default", "deterministic") else
                          self.engine if self.engine is not None else self.seed)}
 
-    def compute(self, data, setup=False):
+    def compute(self, data, setup=False, *, weights=None):
         """Initial centroids of ``data``: nClusters of its rows.
 
         Parameters
@@ -151,38 +188,57 @@ class kmeans_init(Algorithm):
             replaced by the rank).  A rank may hold fewer than nClusters rows, or none.
         setup : ignored
             Accepted for daal4py compatibility.
+        weights : array-like (n,), optional (keyword only; a d4p extension)
+            Non-negative row weights, aligned with this rank's rows; all ranks give
+            weights or none does (a rank without rows may leave them out).
+            k-means++ and k-means‖ draw rows in proportion to ``weight * D²`` (the
+            first centre in proportion to the weight), 'randomDense' draws k rows
+            without replacement in proportion to the weights; the deterministic
+            methods ignore them.  Equal weights give the same distribution as no
+            weights; for k-means++ and k-means‖ not the same draws.
 
         Returns
         -------
         kmeans_init_result
             The same centroids on every rank.
         """
-        return self._compute((data,))
+        return self._compute((data, weights))
 
     # the protocol's hooks
     def _local(self, inputs):
         X = check_table(inputs[0], finite=False)
+        w = check_weights(inputs[1], X.shape[0])
         if self._kind not in ("plusPlus", "parallelPlus") or is_sparse(X):
             check_finite_fast(X)  # k-means++ and k-means|| check in their first pass
-        return Part(X, {"data": columns_of(X)}, X.shape[0])
+        return Part((X, w), {"data": columns_of(X), **weights_shape(w, X.shape[0])},
+                    X.shape[0])
 
-    _identity = staticmethod(_empty_rows)
+    def _identity(self, shape):
+        return _empty_rows(shape), None
 
-    def _finish(self, X, run):
+    def _finish(self, total, run):
+        X, w = total
+        w = agreed_weights(w, run)
         k = self.nClusters
         if run.total_rows < k:
             run.fail(f"nClusters={k} exceeds the total number of rows ({run.total_rows})")
         comm = run.comm
         rows = LocalRows(X, run.shape["data"], run.row_offset, run.total_rows)
+        if w is not None and self._kind not in ("default", "deterministic"):
+            positive = int(comm.allreduce(np.array([float(np.count_nonzero(w))]), "sum")[0])
+            need = k if self._kind == "random" else 1
+            if positive < need:
+                run.fail(f"{positive} rows have a positive weight; method {self.method} "
+                         f"needs at least {need}")
         if self._kind in ("default", "deterministic"):
             C = first_rows(comm, rows, k)
         elif self._kind == "random":
-            C = random_rows(comm, rows, k, self.seed)
+            C = random_rows(comm, rows, k, self.seed, w)
         elif self._kind == "plusPlus":
-            C = plus_plus(comm, rows, k, self.nTrials, self.seed, run.where)
+            C = plus_plus(comm, rows, k, self.nTrials, self.seed, run.where, w)
         else:
             C = parallel_plus(comm, rows, k, self.oversamplingFactor * k, self.nRounds,
-                              self.seed, run.where)
+                              self.seed, run.where, w)
         return kmeans_init_result(centroids=as_fptype(C, self._dtype))
 
 
@@ -231,6 +287,10 @@ class kmeans(Algorithm):
     distributed : bool, default False
         Each rank passes its own rows; centroids, objective and iteration count are
         global; assignments are for the rank's own rows.
+    scaleThreshold : bool, default False (keyword only; a d4p extension)
+        Stop when the shift is at most ``accuracyThreshold`` times the mean of the
+        columns' (population) variances over all rows: scikit-learn's ``tol``.  The
+        variances come from the first iteration's pass over the data (no extra pass).
 
     Notes
     -----
@@ -241,12 +301,13 @@ class kmeans(Algorithm):
 
     _name = "kmeans"
     _agreed = ("nClusters", "maxIterations", "fptype", "method", "accuracyThreshold", "gamma",
-               "distanceType", "resultsToEvaluate", "assignFlag")
+               "distanceType", "resultsToEvaluate", "assignFlag", "scaleThreshold")
     _needs_rows = False  # no rows at all: "nClusters=k exceeds the total number of rows (0)"
 
     def __init__(self, nClusters, maxIterations, fptype="double", method="lloydDense",
                  accuracyThreshold=float("nan"), gamma=float("nan"), distanceType="",
-                 resultsToEvaluate="", assignFlag=False, distributed=False):
+                 resultsToEvaluate="", assignFlag=False, distributed=False, *,
+                 scaleThreshold=False):
         self.nClusters = _check_count(self._name, "nClusters", nClusters, 1)
         self.maxIterations = _check_count(self._name, "maxIterations", maxIterations, 0)
         self.fptype = fptype
@@ -270,13 +331,14 @@ class kmeans(Algorithm):
                                     RESULTS)
         self.assignFlag = check_bool(self._name, "assignFlag", assignFlag)
         self.distributed = check_bool(self._name, "distributed", distributed)
+        self.scaleThreshold = check_bool(self._name, "scaleThreshold", scaleThreshold)
 
     def _agreed_values(self):
         values = super()._agreed_values()
         values["resultsToEvaluate"] = self._results
         return values
 
-    def compute(self, data, inputCentroids, setup=False):
+    def compute(self, data, inputCentroids, setup=False, *, weights=None):
         """Run Lloyd's iterations from ``inputCentroids``.
 
         Parameters
@@ -289,22 +351,28 @@ class kmeans(Algorithm):
             pass None to use rank 0's).
         setup : ignored
             Accepted for daal4py compatibility.
+        weights : array-like (n,), optional (keyword only; a d4p extension)
+            Non-negative row weights, aligned with this rank's rows; all ranks give
+            weights or none does (a rank without rows may leave them out).  The
+            centroids are weighted means, the objective is the weighted sum of
+            squared distances, and a cluster whose rows weigh nothing is empty.
 
         Returns
         -------
         kmeans_result
         """
-        return self._compute((data, inputCentroids))
+        return self._compute((data, inputCentroids, weights))
 
     # the protocol's hooks
     def _local(self, inputs):
-        data, centroids = inputs
-        X = check_table(data, finite=False)
-        check_finite_fast(X)
+        data, centroids, weights = inputs
+        X = check_table(data, finite=False)  # Lloyd's first pass checks finiteness
+        w = check_weights(weights, X.shape[0])
         p = columns_of(X)
         C = self._centroids(centroids, p)
-        shape = {"data": p, "inputCentroids": None if C is None else token(C)}
-        return Part((X, C), shape, X.shape[0])
+        shape = {"data": p, "inputCentroids": None if C is None else token(C),
+                 **weights_shape(w, X.shape[0])}
+        return Part((X, C, w), shape, X.shape[0])
 
     def _centroids(self, centroids, p):
         """The validated starting centroids (float64, C order), or None where this
@@ -315,18 +383,20 @@ class kmeans(Algorithm):
         k = self.nClusters
         if C.shape[0] != k:
             raise ValueError(f"inputCentroids has {C.shape[0]} rows but nClusters is {k}")
-        check_finite(C, "inputCentroids")
+        if not np.isfinite(C).all():  # a few values: no kernel to compile
+            check_finite(C, "inputCentroids")
         if p is not None and C.shape[1] != p:
             raise ValueError(f"inputCentroids has {C.shape[1]} columns but the data has {p}")
         return np.ascontiguousarray(C, dtype=np.float64)
 
     def _identity(self, shape):
-        return _empty_rows(shape), None
+        return _empty_rows(shape), None, None
 
     def _finish(self, _, run):
         # This rank's own rows and centroids: a rank that passed inputCentroids=None
         # has no entry in the agreed shape, so the base handed it the identity.
-        X, C = run.part.stat
+        X, C, w = run.part.stat
+        w = agreed_weights(w, run)
         comm = run.comm
         if comm.size > 1:  # equal digests: rank 0's centroids are every rank's
             C = comm.bcast(C if comm.rank == 0 else None, root=0)
@@ -340,9 +410,10 @@ class kmeans(Algorithm):
         want_labels = self.assignFlag or "computeAssignments" in self._results
         want_objective = "computeExactObjectiveFunction" in self._results
         with single_threaded_blas():
-            C, iterations, labels, objective = lloyd(
+            C, iterations, labels, objective, _ = lloyd(
                 comm, rows, C, self.maxIterations, self.accuracyThreshold, self._dtype,
-                want_labels or want_objective)
+                want_labels or want_objective, run.where, weights=w,
+                scale_threshold=self.scaleThreshold, total_rows=run.total_rows)
         return kmeans_result(
             centroids=(as_fptype(C, self._dtype) if "computeCentroids" in self._results
                        else None),

@@ -60,11 +60,6 @@ def fetch_rows(comm, rows, wanted):
     return out
 
 
-def is_c_float64(B):
-    """True for a C-ordered float64 block, which the kernels read in place."""
-    return B.dtype == np.float64 and B.flags.c_contiguous
-
-
 # ---- finiteness -------------------------------------------------------------------------
 
 

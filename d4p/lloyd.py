@@ -10,7 +10,8 @@ import numpy as np
 
 from . import _parallel
 from ._inputs import is_sparse
-from .global_rows import exact_sum
+from ._protocol import Agreement, raise_on_all
+from .global_rows import check_after_pass, check_finite_fast, exact_sum
 from .kernels import kmeans as kk
 from .work_queue import run_in_turn
 
@@ -28,8 +29,9 @@ class LloydPass:
     GROUP_BYTES = 16 << 20
     MAX_GROUPS = 64
 
-    def __init__(self, X, p, k, origin, dtype):
+    def __init__(self, X, p, k, origin, dtype, weights=None):
         self.X = X
+        self.w = _NO_W if weights is None else weights
         self.n = X.shape[0]
         self.p = p
         self.k = k
@@ -56,10 +58,9 @@ class LloydPass:
         for b_lo in range(lo, hi, self.B):
             b_hi = min(hi, b_lo + self.B)
             nb = b_hi - b_lo
-            if self.sparse:
-                kk.center_dense_block(self.X[b_lo:b_hi].toarray(), self.origin, buf)
-            else:
-                kk.center_block(self.X, b_lo, b_hi, self.origin, buf)
+            # numpy's subtraction (exactly rounded, any dtype and layout): no kernel
+            block = self.X[b_lo:b_hi].toarray() if self.sparse else self.X[b_lo:b_hi]
+            np.subtract(block, self.origin, out=buf[:nb])
             GT = gflat[:self.k * nb].reshape(self.k, nb)
             np.matmul(Cc, buf[:nb].T, out=GT)
             on_block(b_lo, b_hi, buf[:nb], GT, cn, best, arg)
@@ -77,35 +78,58 @@ class LloydPass:
                     lambda g, bufs: work(g, *groups[g], bufs, Cc, cn))
 
     # -- the passes ------------------------------------------------------------------------
-    def accumulate(self, Cc):
-        """Per-cluster sums of the centred rows (k, p) and counts (k,)."""
+    def accumulate(self, Cc, col_stats=False):
+        """Per-cluster sums of the centred rows (k, p) and weights (k,) (counts when
+        not weighted); with ``col_stats`` also the columns' plain sums and sums of
+        squares of the centred rows (2, p), else None."""
         G = len(self.groups)
         sums = np.zeros((G, self.k, self.p))
-        counts = np.zeros((G, self.k), dtype=np.int64)
+        counts = np.zeros((G, self.k))
+        cols = np.zeros((G, 2 if col_stats else 0, self.p))
+        w = self.w
 
         def work(g, lo, hi, bufs, Cc, cn):
-            s, c = sums[g], counts[g]
+            s, c, col = sums[g], counts[g], cols[g]
             self._blocks(lo, hi, bufs, Cc, cn,
                          lambda b_lo, b_hi, blk, GT, cn, best, arg:
-                         kk.assign_accumulate(blk, GT, cn, s, c, best, arg))
+                         kk.assign_block(blk, GT, cn, _NO_C, w[b_lo:b_hi] if w.size else w,
+                                         False, s, c, col, _NO_LABELS, _NO_W, _NO_W, 0, best,
+                                         arg))
 
         self._run(Cc, work)
-        return sums.sum(axis=0) if G else np.zeros((self.k, self.p)), counts.sum(axis=0)
+        if not G:
+            return np.zeros((self.k, self.p)), np.zeros(self.k), (
+                np.zeros((2, self.p)) if col_stats else None)
+        return sums.sum(axis=0), counts.sum(axis=0), cols.sum(axis=0) if col_stats else None
 
     def final(self, Cc):
-        """Nearest centroid (n,) int32 and exact squared distance (n,) of every row."""
+        """Nearest centroid (n,) int32 and exact squared distance (n,) of every row,
+        and the exact-sum partials of the distances (times the weights)."""
         labels = np.empty(self.n, dtype=np.int32)
         dist = np.empty(self.n)
         Cc64 = np.ascontiguousarray(Cc, dtype=np.float64)
+        G = len(self.groups)
+        parts = np.zeros((G, kk.MSUM_CAP))
+        nparts = np.zeros(G, dtype=np.int64)
+        w = self.w
 
         def work(g, lo, hi, bufs, Cc, cn):
-            self._blocks(lo, hi, bufs, Cc, cn,
-                         lambda b_lo, b_hi, blk, GT, cn, best, arg:
-                         kk.assign_final(blk, GT, cn, Cc64, labels[b_lo:b_hi],
-                                         dist[b_lo:b_hi], best, arg))
+            def block(b_lo, b_hi, blk, GT, cn, best, arg):
+                nparts[g] = kk.assign_block(blk, GT, cn, Cc64, w[b_lo:b_hi] if w.size else w,
+                                            True, _NO_SUMS, _NO_W, _NO_COLS, labels[b_lo:b_hi],
+                                            dist[b_lo:b_hi], parts[g], nparts[g], best, arg)
+
+            self._blocks(lo, hi, bufs, Cc, cn, block)
 
         self._run(Cc, work)
-        return labels, dist
+        return labels, dist, kk.used_partials(parts, nparts)
+
+
+_NO_W = np.empty(0)
+_NO_C = np.empty((0, 0))
+_NO_SUMS = np.empty((0, 0))
+_NO_COLS = np.empty((0, 0))
+_NO_LABELS = np.empty(0, dtype=np.int32)
 
 
 def single_threaded_blas():
@@ -115,9 +139,10 @@ def single_threaded_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _farthest(comm, rows, dist, labels, count):
+def _farthest(comm, rows, dist, labels, count, w):
     """The ``count`` rows farthest from their centroid over all ranks, by
-    (distance descending, global index ascending): (distances, labels, rows)."""
+    (distance descending, global index ascending): (distances, labels, rows,
+    weights)."""
     n = dist.shape[0]
     if n > count:
         threshold = np.partition(dist, n - count)[n - count]
@@ -125,10 +150,11 @@ def _farthest(comm, rows, dist, labels, count):
     else:
         idx = np.arange(n)
     idx = idx[np.lexsort((idx, -dist[idx]))][:count]
-    gathered = comm.allgather((dist[idx], idx + rows.g0, labels[idx], rows.take(idx)))
-    d, g, lab, v = (np.concatenate([x[i] for x in gathered]) for i in range(4))
+    wts = w[idx] if w.size else np.ones(len(idx))
+    gathered = comm.allgather((dist[idx], idx + rows.g0, labels[idx], rows.take(idx), wts))
+    d, g, lab, v, wt = (np.concatenate([x[i] for x in gathered]) for i in range(5))
     order = np.lexsort((g, -d))[:count]
-    return d[order], lab[order], v[order]
+    return d[order], lab[order], v[order], wt[order]
 
 
 def compute_dtype(dtype, X):
@@ -138,24 +164,45 @@ def compute_dtype(dtype, X):
                           and X.dtype == np.float32) else np.float64
 
 
-def lloyd(comm, rows, C, max_iterations, threshold, dtype, need_final):
+def lloyd(comm, rows, C, max_iterations, threshold, dtype, need_final, where="kmeans",
+          weights=None, scale_threshold=False, total_rows=None):
     """Lloyd's iterations from the centroids ``C`` (k, p), the same on every rank.
 
     Returns (centroids, iterations run, this rank's labels or None, objective or
-    None); labels and objective, at the final centroids, when ``need_final``.
-    Call inside :func:`single_threaded_blas`.
+    None, the threshold used); labels and objective, at the final centroids, when
+    ``need_final``.  ``weights`` (this rank's, or None): weighted means and
+    objective.  ``scale_threshold``: the threshold is ``threshold`` times the mean
+    of the columns' variances over all ``total_rows`` rows (scikit-learn's ``tol``),
+    taken from the first iteration's pass.  The first pass over the data also
+    checks it for non-finite values (error at ``where`` on every rank).  Call
+    inside :func:`single_threaded_blas`.
     """
     X = rows.X
     k, p = C.shape
     origin = C.mean(axis=0)
-    passes = LloydPass(X, rows.p, k, origin, compute_dtype(dtype, X))
+    passes = LloydPass(X, rows.p, k, origin, compute_dtype(dtype, X), weights)
+    checked = False
+    if max_iterations == 0 and scale_threshold:
+        threshold = 0.0  # no iteration compares against it
     iterations = 0
     for iterations in range(1, max_iterations + 1):
         Cc = C - origin
-        sums, counts = passes.accumulate(Cc)
-        packed = comm.allreduce(np.concatenate([sums.ravel(), counts.astype(np.float64)]),
-                                "sum")
-        sums, counts = packed[:k * p].reshape(k, p), packed[k * p:]
+        first = iterations == 1
+        sums, counts, cols = passes.accumulate(Cc, col_stats=first and scale_threshold)
+        local = [sums.ravel(), counts] + ([cols.ravel()] if cols is not None else [])
+        packed = comm.allreduce(np.concatenate(local), "sum")
+        if first:  # NaN or infinity anywhere reaches the sums: then find the rank
+            if not np.isfinite(packed).all():
+                with Agreement(comm, where):
+                    check_after_pass(X, np.concatenate(local))
+            checked = True
+            if weights is not None and not packed[k * p:k * p + k].sum() > 0:
+                raise_on_all({0: ("ValueError", "ValueError",
+                                  "weights are zero on every row of every rank")}, where,
+                             comm.size)
+            if scale_threshold:
+                threshold = threshold * _mean_variance(packed[k * p + k:], p, total_rows)
+        sums, counts = packed[:k * p].reshape(k, p), packed[k * p:k * p + k]
         C_next = new_centroids(comm, rows, passes, C, Cc, origin, sums, counts)
         shift = float(((C_next - C) ** 2).sum())
         C = C_next
@@ -163,9 +210,20 @@ def lloyd(comm, rows, C, max_iterations, threshold, dtype, need_final):
             break
     labels, objective = None, None
     if need_final:
-        labels, dist = passes.final(C - origin)
-        objective = exact_sum(comm, kk.exact_sum_partials(dist))
-    return C, iterations, labels, objective
+        labels, _, parts = passes.final(C - origin)
+        objective = exact_sum(comm, parts, None if checked else (where, X))
+    elif not checked:
+        with Agreement(comm, where):
+            check_finite_fast(X)
+    return C, iterations, labels, objective, threshold
+
+
+def _mean_variance(cols, p, n):
+    """Mean over the columns of their population variances, from the columns' sums
+    and sums of squares of rows centred on a common origin."""
+    s1, s2 = cols[:p], cols[p:]
+    var = np.maximum(s2 - s1 * (s1 / n), 0.0) / n
+    return float(np.mean(var))
 
 
 def new_centroids(comm, rows, passes, C, Cc, origin, sums, counts):
@@ -175,20 +233,20 @@ def new_centroids(comm, rows, passes, C, Cc, origin, sums, counts):
     ascending) move to the empty clusters, in cluster order, and leave their old
     cluster; a cluster left without rows takes the centre of the largest
     cluster (the first on ties); nothing moves when every row sits on its
-    centroid.  ``sums`` and ``counts`` are global; the candidates are gathered
-    from every rank, so every rank applies the same moves.
+    centroid.  ``sums`` and ``counts`` (weights, when weighted) are global; the
+    candidates are gathered from every rank, so every rank applies the same moves.
     """
     new = C.copy()
     moved = {}
     empty = np.flatnonzero(counts == 0)
     if empty.size:
-        labels, dist = passes.final(Cc)
-        d, lab, vals = _farthest(comm, rows, dist, labels, empty.size)
+        labels, dist, _ = passes.final(Cc)
+        d, lab, vals, wts = _farthest(comm, rows, dist, labels, empty.size, passes.w)
         if d.size and d[0] > 0:
-            for j, old, x in zip(empty, lab, vals):
-                sums[old] -= x - origin
-                counts[old] -= 1
-                counts[j] = 1
+            for j, old, x, wt in zip(empty, lab, vals, wts):
+                sums[old] -= wt * (x - origin)
+                counts[old] -= wt
+                counts[j] = wt
                 moved[j] = x
     full = counts > 0
     new[full] = origin + sums[full] / counts[full, None]

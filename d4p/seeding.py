@@ -27,7 +27,7 @@ from . import _parallel
 from ._protocol import Agreement
 from .comm.serial import SerialCommunicator
 from .global_rows import (LocalRows, check_after_pass, check_finite_fast, exact_sum, exact_sums,
-                          fetch_rows, is_c_float64)
+                          fetch_rows)
 from .kernels import kmeans as kk
 
 # Stream tags: each use of randomness has its own stream.
@@ -35,7 +35,7 @@ _TAG_RANDOM, _TAG_PLUSPLUS, _TAG_PARALLEL, _TAG_TOPUP, _TAG_REDUCE, _TAG_FALLBAC
 
 def _stream_key(seed, tag, a, b):
     """The uint64 key of one random stream (see kernels/kmeans.py)."""
-    return np.uint64(kk.stream_key(np.uint64(seed), tag, a, b))
+    return kk.stream_key(seed, tag, a, b)
 
 
 # ---- passes over the rows ----------------------------------------------------------------
@@ -56,8 +56,9 @@ def _kernel_blocks(rows, serial, parallel):
 
 
 def _init_pass(rows, mind, centres=None, cbase=0, nearest=_NO_INT, keys=_NO_KEYS,
-               uniform_race=False, want_sum=False, row_w=_NO_FLOAT):
-    """Update ``mind``/``nearest`` with ``centres``, then race for each key.
+               uniform_race=False, want_sum=False, row_w=None):
+    """Update ``mind``/``nearest`` with ``centres``, then race for each key
+    (weighted by ``row_w``, this rank's row weights, unless None).
 
     Returns (best keys, best *global* indices or -1, exact-sum partials of ``mind``).
     """
@@ -70,8 +71,8 @@ def _init_pass(rows, mind, centres=None, cbase=0, nearest=_NO_INT, keys=_NO_KEYS
     for lo, hi, B, kernel, r in _kernel_blocks(rows, kk.init_pass_serial, kk.init_pass_parallel):
         bk, bi, pp, npp = kernel(B, rows.g0 + lo, C, cbase, mind[lo:hi],
                                  nearest[lo:hi] if nearest.size else nearest,
-                                 row_w[lo:hi] if row_w.size else row_w, keys, uniform_race,
-                                 want_sum, r, not is_c_float64(B))
+                                 _NO_FLOAT if row_w is None else row_w[lo:hi], keys,
+                                 uniform_race, want_sum, r)
         if nt and bk.shape[0]:
             c = np.argmin(bk, axis=0)  # the first chunk holding the minimum: ties keep
             t = np.arange(nt)          # the earlier row, as chunks come in row order
@@ -114,15 +115,15 @@ def _race_winners(comm, rows, best_key, best_idx, check=None):
     return key, idx, out
 
 
-def _potentials(rows, trials, mind, row_w=_NO_FLOAT):
+def _potentials(rows, trials, mind, row_w=None):
     """Per trial, this rank's exact-sum partials of ``sum(row_w * min(mind, d²))``."""
     T = np.ascontiguousarray(trials, dtype=np.float64)
     nt = T.shape[0]
     out = [[] for _ in range(nt)]
     for lo, hi, B, kernel, r in _kernel_blocks(rows, kk.potentials_serial,
                                                kk.potentials_parallel):
-        parts, nparts = kernel(B, T, mind[lo:hi], row_w[lo:hi] if row_w.size else row_w, r,
-                               not is_c_float64(B))
+        parts, nparts = kernel(B, T, mind[lo:hi], _NO_FLOAT if row_w is None else row_w[lo:hi],
+                               r)
         used = np.arange(parts.shape[2]) < nparts[:, :, None]
         for t in range(nt):
             out[t].append(parts[:, t][used[:, t]])
@@ -130,7 +131,7 @@ def _potentials(rows, trials, mind, row_w=_NO_FLOAT):
 
 
 def _draw(comm, rows, mind, keys, seed, step, fallback_tag, uniform_race=False,
-          row_w=_NO_FLOAT, update=None, cbase=0, nearest=_NO_INT, check=None):
+          row_w=None, update=None, cbase=0, nearest=_NO_INT, check=None):
     """Race(s) on ``mind`` (after updating it with ``update``); rows for each key.
 
     If every weight is zero (all rows sit on chosen centres), the draw falls back
@@ -160,7 +161,7 @@ def _uniform_draw(comm, rows, mind, seed, tag, step, ntrials, row_w):
 LAZY_CHUNK_ROWS = 16384
 
 
-def _lazy_draw(comm, rows, mind, seen, centres, s, key, seed, row_w=_NO_FLOAT):
+def _lazy_draw(comm, rows, mind, seen, centres, s, key, seed, row_w=None):
     """One k-means++ draw against ``centres[:s]`` that reads only the rows that can
     still win (see ``kernels/kmeans._lazy_race_chunk``); ``mind[i]`` holds the
     centres ``centres[:seen[i]]`` and is brought up to date where it is read.
@@ -173,7 +174,8 @@ def _lazy_draw(comm, rows, mind, seen, centres, s, key, seed, row_w=_NO_FLOAT):
         r = LAZY_CHUNK_ROWS
         kernel = kk.lazy_race_parallel if _parallel.use_parallel(rows.n, r) else \
             kk.lazy_race_serial
-        bk, bi = kernel(X, rows.g0, C, s, mind, seen, row_w, key, r, not is_c_float64(X))
+        bk, bi = kernel(X, rows.g0, C, s, mind, seen, _NO_FLOAT if row_w is None else row_w,
+                        key, r)
         c = int(np.argmin(bk))  # the first chunk holding the minimum: the earlier row
         if bi[c] >= 0:
             best_key[0], best_idx[0] = bk[c], bi[c] + rows.g0
@@ -183,10 +185,11 @@ def _lazy_draw(comm, rows, mind, seen, centres, s, key, seed, row_w=_NO_FLOAT):
     return vals[0]
 
 
-def _first_centre(comm, rows, mind, seed, tag, row_w=_NO_FLOAT):
+def _first_centre(comm, rows, mind, seed, tag, row_w=None):
     """The first centre: a uniform row, ``g = floor(u * N)`` from one draw (no pass
-    over the data), or drawn in proportion to ``row_w`` when weighted."""
-    if row_w.size:
+    over the data), or drawn in proportion to ``row_w`` when weighted (an agreed
+    fact: a rank without rows passes an empty array, never None)."""
+    if row_w is not None:
         first = np.array([_stream_key(seed, tag, 0, 0)], dtype=np.uint64)
         _, vals = _draw(comm, rows, mind, first, seed, 0, _TAG_FALLBACK, uniform_race=True,
                         row_w=row_w)
@@ -196,7 +199,7 @@ def _first_centre(comm, rows, mind, seed, tag, row_w=_NO_FLOAT):
     return fetch_rows(comm, rows, [g])[0]
 
 
-def _greedy_plus_plus(comm, rows, k, ntrials, seed, tag, row_w=_NO_FLOAT, check=None):
+def _greedy_plus_plus(comm, rows, k, ntrials, seed, tag, row_w=None, check=None):
     """Greedy k-means++ (``ntrials`` candidates per step after the first).
 
     ``check`` (a where-string): the first pass over the data checks finiteness.
@@ -229,24 +232,28 @@ def _greedy_plus_plus(comm, rows, k, ntrials, seed, tag, row_w=_NO_FLOAT, check=
     return centres
 
 
-def plus_plus(comm, rows, k, ntrials, seed, where):
-    """k-means++ (greedy with ``ntrials`` candidates per step after the first); its
+def plus_plus(comm, rows, k, ntrials, seed, where, row_w=None):
+    """k-means++ (greedy with ``ntrials`` candidates per step after the first),
+    D² sampling weighted by ``row_w`` (this rank's row weights) unless None; its
     first pass over the data checks it for non-finite values (error at ``where``)."""
-    return _greedy_plus_plus(comm, rows, k, ntrials, seed, _TAG_PLUSPLUS, check=where)
+    return _greedy_plus_plus(comm, rows, k, ntrials, seed, _TAG_PLUSPLUS, row_w=row_w,
+                             check=where)
 
 
-def parallel_plus(comm, rows, k, ell, nrounds, seed, where):
-    """k-means‖: oversample about ``ell`` rows per round, then reduce to k.
+def parallel_plus(comm, rows, k, ell, nrounds, seed, where, row_w=None):
+    """k-means‖: oversample about ``ell`` rows per round, then reduce to k; with
+    ``row_w``, rows are drawn in proportion to ``row_w * D²`` and the candidates are
+    weighted by the weight of the rows closest to them.
 
     The first pass over the data also checks it for non-finite values."""
     mind = np.full(rows.n, np.inf)
     nearest = np.zeros(rows.n, dtype=np.int64)
-    cands = [_first_centre(comm, rows, mind, seed, _TAG_PLUSPLUS)[None]]
+    cands = [_first_centre(comm, rows, mind, seed, _TAG_PLUSPLUS, row_w)[None]]
     pending = cands[0]  # candidates not yet folded into mind/nearest
     ncand = 0
     for r in range(1, nrounds + 1):
         # One pass: fold the newest candidates in, and the exact cost phi.
-        _, _, parts = _init_pass(rows, mind, pending, ncand, nearest, want_sum=True)
+        _, _, parts = _init_pass(rows, mind, pending, ncand, nearest, want_sum=True, row_w=row_w)
         ncand += len(pending)
         pending = pending[:0]
         phi = exact_sum(comm, parts, (where, rows.X) if r == 1 else None)
@@ -255,7 +262,8 @@ def parallel_plus(comm, rows, k, ell, nrounds, seed, where):
         sel = np.empty(rows.n, dtype=np.uint8)
         key = _stream_key(seed, _TAG_PARALLEL, r, 0)
         (kk.bernoulli_select if _parallel.use_parallel(rows.n, 4096) else
-         kk.bernoulli_select_serial)(mind, key, rows.g0, float(ell), phi, sel)
+         kk.bernoulli_select_serial)(mind if row_w is None else mind * row_w, key, rows.g0,
+                                     float(ell), phi, sel)
         picked = [v for v in comm.allgather(rows.take(np.flatnonzero(sel))) if len(v)]
         if picked:
             pending = np.concatenate(picked)  # rank order = global index order
@@ -266,13 +274,14 @@ def parallel_plus(comm, rows, k, ell, nrounds, seed, where):
     step = 0
     while ncand < k:  # too few candidates: top up with plain D² draws
         key = np.array([_stream_key(seed, _TAG_TOPUP, step, 0)], dtype=np.uint64)
-        _, vals = _draw(comm, rows, mind, key, seed, step, _TAG_FALLBACK)
+        _, vals = _draw(comm, rows, mind, key, seed, step, _TAG_FALLBACK, row_w=row_w)
         cands.append(vals)
         _init_pass(rows, mind, vals, ncand, nearest)
         ncand += 1
         step += 1
     C = np.concatenate(cands)
-    weights = comm.allreduce(kk.weighted_counts(nearest, ncand).astype(np.float64), "sum")
+    weights = comm.allreduce(np.bincount(nearest, row_w, minlength=ncand).astype(np.float64),
+                             "sum")
     # The reduction runs on the (small) candidate set, identically on every rank.
     ntrials = 2 + int(math.log(k))
     local = LocalRows(C, rows.p, 0)
@@ -285,12 +294,20 @@ def first_rows(comm, rows, k):
     return fetch_rows(comm, rows, np.arange(k))
 
 
-def random_rows(comm, rows, k, seed):
-    """The k rows with the smallest uniform keys, in key order (ties: global index)."""
+def random_rows(comm, rows, k, seed, row_w=None):
+    """The k rows with the smallest uniform keys, in key order (ties: global index).
+
+    With ``row_w`` the keys are ``-log(1 - u) / w`` (infinite for a zero weight):
+    weighted sampling without replacement (Efraimidis & Spirakis), and with equal
+    weights the same rows in the same order as without.  The caller checks that
+    at least k rows have a positive weight."""
     u = np.empty(rows.n)
     key = _stream_key(seed, _TAG_RANDOM, 0, 0)
     (kk.fill_uniform if _parallel.use_parallel(rows.n, 4096) else kk.fill_uniform_serial)(
         key, rows.g0, u)
+    if row_w is not None:
+        with np.errstate(divide="ignore"):
+            u = -np.log1p(-u) / row_w
     m = min(k, rows.n)
     local = np.argpartition(u, m - 1)[:m] if 0 < m < rows.n else np.arange(rows.n)
     gathered = comm.allgather((u[local], local + rows.g0))

@@ -48,10 +48,9 @@ def main():
     # Check against all rows in one process.
     batch_init = d4p.kmeans_init(K, method="plusPlusDense", seed=42).compute(data).centroids
     centroids, labels, inertia = reference(data, init.centroids, 100)
+    # Each rank checks its own rows' assignments (a failure on any rank fails the run).
     wrong = np.count_nonzero(result.assignments.ravel() != labels[bounds[rank]:bounds[rank + 1]])
-    # Add up the ranks' counts with a distributed sum (works on every backend).
-    total_wrong = d4p.low_order_moments(distributed=True).compute(
-        np.array([[float(wrong)]])).sum[0, 0]
+    assert wrong == 0, f"rank {rank}: {wrong} rows assigned differently"
 
     if rank == 0:
         print(f"ranks: {size}, rows: {len(data)}, iterations: {result.nIterations[0, 0]}")
@@ -61,9 +60,8 @@ def main():
         assert np.array_equal(init.centroids, batch_init), "init depends on the split"
         assert np.allclose(result.centroids, centroids, rtol=1e-10, atol=1e-10)
         assert np.isclose(result.objectiveFunction[0, 0], inertia, rtol=1e-10)
-        assert total_wrong == 0, f"{total_wrong} rows assigned differently"
         print("OK: distributed k-means++ equals the one-process draw, and centroids, "
-              "objective and every rank's assignments equal scikit-learn's")
+              "objective and this rank's assignments equal scikit-learn's")
 
 
 if __name__ == "__main__":

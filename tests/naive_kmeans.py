@@ -98,8 +98,11 @@ def deterministic(X, k):
     return np.asarray(X[:k], dtype=np.float64)
 
 
-def random_rows(X, k, seed):
+def random_rows(X, k, seed, row_w=None):
     u = uniforms(stream_key(seed, TAG_RANDOM, 0, 0), X.shape[0])
+    if row_w is not None:  # weighted sampling without replacement
+        with np.errstate(divide="ignore"):
+            u = -np.log1p(-u) / row_w
     order = np.lexsort((np.arange(len(u)), u))[:k]
     return np.asarray(X[order], dtype=np.float64)
 
@@ -123,13 +126,14 @@ def plus_plus(X, k, ntrials=1, seed=777777, tag=TAG_PLUSPLUS, row_w=None):
     return np.array(centres)
 
 
-def parallel_plus(X, k, factor=0.5, rounds=5, seed=777777):
+def parallel_plus(X, k, factor=0.5, rounds=5, seed=777777, row_w=None):
     X = np.asarray(X, dtype=np.float64)
     n = X.shape[0]
     ell = factor * k
     mind = np.full(n, np.inf)
     nearest = np.zeros(n, dtype=np.int64)
-    cands = [X[first_row(n, seed, TAG_PLUSPLUS)]]
+    cands = [X[first_row(n, seed, TAG_PLUSPLUS, row_w)]]
+    ones = np.ones(n) if row_w is None else row_w
     done = 0
 
     def fold(upto):
@@ -143,47 +147,49 @@ def parallel_plus(X, k, factor=0.5, rounds=5, seed=777777):
 
     for r in range(1, rounds + 1):
         fold(len(cands))
-        phi = math.fsum(mind)
+        phi = math.fsum(mind * ones)
         if not phi > 0:
             break
         u = uniforms(stream_key(seed, TAG_PARALLEL, r, 0), n)
-        cands.extend(X[np.flatnonzero(u * phi < ell * mind)])
+        cands.extend(X[np.flatnonzero(u * phi < ell * (mind * ones))])
     fold(len(cands))
     step = 0
     while len(cands) < k:
-        cands.append(X[draw(seed, TAG_TOPUP, step, 1, mind)[0]])
+        cands.append(X[draw(seed, TAG_TOPUP, step, 1, mind, row_w)[0]])
         fold(len(cands))
         step += 1
-    weights = np.bincount(nearest, minlength=len(cands)).astype(np.float64)
+    weights = np.bincount(nearest, row_w, minlength=len(cands)).astype(np.float64)
     return plus_plus(np.array(cands), k, 2 + int(math.log(k)), seed, TAG_REDUCE, weights)
 
 
-def lloyd(X, C, max_iter, threshold=0.0):
-    """oneDAL batch Lloyd: (centroids, labels, objective, iterations)."""
+def lloyd(X, C, max_iter, threshold=0.0, row_w=None):
+    """oneDAL batch Lloyd: (centroids, labels, objective, iterations); with row
+    weights, weighted means and objective."""
     X = np.asarray(X, dtype=np.float64)
     C = np.array(C, dtype=np.float64)
     k = C.shape[0]
+    w = np.ones(len(X)) if row_w is None else np.asarray(row_w, dtype=np.float64)
     it = 0
     for it in range(1, max_iter + 1):
         d = np.stack([sqdist(X, c) for c in C], axis=1)
         labels = d.argmin(axis=1)
         mind = d[np.arange(len(X)), labels]
-        counts = np.bincount(labels, minlength=k)
-        sums = np.array([X[labels == j].sum(axis=0) for j in range(k)])
+        counts = np.bincount(labels, w, minlength=k)
+        sums = np.array([(X[labels == j] * w[labels == j, None]).sum(axis=0) for j in range(k)])
         moved = {}
         empty = np.flatnonzero(counts == 0)
         if empty.size and mind.max() > 0:
             # the farthest rows (distance desc, index asc) leave their cluster
             for j, i in zip(empty, np.lexsort((np.arange(len(X)), -mind))):
-                sums[labels[i]] -= X[i]
-                counts[labels[i]] -= 1
-                counts[j] = 1
+                sums[labels[i]] -= w[i] * X[i]
+                counts[labels[i]] -= w[i]
+                counts[j] = w[i]
                 moved[j] = X[i]
         new = C.copy()
         for j in range(k):
             if j in moved:
                 new[j] = moved[j]
-            elif counts[j]:
+            elif counts[j] > 0:
                 new[j] = sums[j] / counts[j]
         # a cluster still without rows sits on the largest cluster's centre
         new[counts == 0] = new[np.argmax(counts)]
@@ -193,4 +199,4 @@ def lloyd(X, C, max_iter, threshold=0.0):
             break
     d = np.stack([sqdist(X, c) for c in C], axis=1)
     labels = d.argmin(axis=1)
-    return C, labels, math.fsum(d[np.arange(len(X)), labels]), it
+    return C, labels, math.fsum(d[np.arange(len(X)), labels] * w), it

@@ -139,7 +139,7 @@ def test_row_distance_is_accurate_exact_zero_and_position_independent():
         for other in (np.asfortranarray(X), X.astype(np.float32), X[:, ::-1][:, ::-1]):
             mind = np.full(len(X), np.inf)
             kk.init_pass_serial(other, 0, c.reshape(1, -1), 0, mind, np.empty(0, np.int64),
-                                np.empty(0), np.empty(0, np.uint64), False, False, 16, True)
+                                np.empty(0), np.empty(0, np.uint64), False, False, 16)
             np.testing.assert_array_equal(
                 mind, sqdists(np.ascontiguousarray(other, dtype=np.float64), c))
 
@@ -199,7 +199,7 @@ def test_lazy_race_is_the_exact_race_and_reads_few_rows(chunk, weighted):
         for kernel, layout in ((kk.lazy_race_serial, "C"), (kk.lazy_race_parallel, "F")):
             seen, mind = seen0.copy(), D[seen0 - 1, np.arange(len(X))].copy()
             A = np.asarray(X, order=layout)
-            bk, bi = kernel(A, 0, C, 6, mind, seen, row_w, key, chunk, layout == "F")
+            bk, bi = kernel(A, 0, C, 6, mind, seen, row_w, key, chunk)
             c = int(np.argmin(bk))
             assert (bi[c] if bk[c] < np.inf else None) == expected
             read = seen != seen0
@@ -812,3 +812,187 @@ def test_kmeans_centroids_of_rank_zero_need_the_data_columns():
     C0 = X[:4, :2] if rank == 0 else None
     _raises_everywhere(ValueError, "inputCentroids has 2 columns but the data has 3",
                        lambda: d4p.kmeans(4, 2, distributed=True).compute(data, C0))
+
+
+# ---- row weights and the variance-scaled threshold (d4p extensions) -------------------------
+
+
+def _weights(n, seed=3):
+    """Integer weights 0..3 (zeros included): exact in every sum."""
+    return np.random.default_rng(seed).integers(0, 4, n).astype(np.float64)
+
+
+#: (method, extra parameters) of the weighted initialisations
+WEIGHTED_INIT = [("randomDense", {}), ("plusPlusDense", {}), ("plusPlusDense", dict(nTrials=3)),
+                 ("parallelPlusDense", {}), ("parallelPlusDense", dict(oversamplingFactor=2.0))]
+
+
+def weighted_reference_init(X, method, k, seed, w, nTrials=1, oversamplingFactor=0.5):
+    if method == "randomDense":
+        return nk.random_rows(X, k, seed, w)
+    if method == "plusPlusDense":
+        return nk.plus_plus(X, k, nTrials, seed, row_w=w)
+    return nk.parallel_plus(X, k, oversamplingFactor, 5, seed, row_w=w)
+
+
+@pytest.mark.parametrize("case", WEIGHTED_INIT, ids=_case_id)
+@pytest.mark.parametrize("seed", [777777, 4])
+def test_weighted_init_equals_the_reference(case, seed):
+    method, extra = case
+    X = blobs(500, 3, centers=6, seed=seed % 5)
+    w = _weights(len(X), seed)
+    got = d4p.kmeans_init(5, method=method, seed=seed, **extra).compute(X, weights=w).centroids
+    np.testing.assert_array_equal(got, weighted_reference_init(X, method, 5, seed, w, **extra))
+    # rows of zero weight are never drawn
+    chosen = [np.flatnonzero((X == c).all(axis=1)) for c in got]
+    assert all(w[i].max() > 0 for i in chosen)
+
+
+def test_weighted_init_layouts_and_random_with_equal_weights():
+    X = blobs(300, 4, seed=2).astype(np.float32).astype(np.float64)
+    w = _weights(len(X))
+    ref = d4p.kmeans_init(4, method="plusPlusDense", seed=1).compute(X, weights=w).centroids
+    for other in (np.asfortranarray(X), X.astype(np.float32)):
+        np.testing.assert_array_equal(
+            d4p.kmeans_init(4, method="plusPlusDense", seed=1).compute(other, weights=w)
+            .centroids, ref)
+    # equal weights: weighted sampling without replacement draws the unweighted rows
+    np.testing.assert_array_equal(
+        d4p.kmeans_init(4, method="randomDense", seed=9).compute(X, weights=np.full(300, 2.5))
+        .centroids, d4p.kmeans_init(4, method="randomDense", seed=9).compute(X).centroids)
+
+
+@pytest.mark.parametrize("max_iter", [0, 1, 3, 50])
+def test_weighted_lloyd_equals_the_reference(max_iter):
+    X = blobs(400, 3, centers=4, seed=8)
+    w = _weights(len(X), 8)
+    C0 = X[[0, 1, 2, 3, 4]] + 0.5  # five clusters of four blobs
+    res = d4p.kmeans(5, max_iter, accuracyThreshold=1e-20).compute(X, C0, weights=w)
+    C, labels, objective, iterations = nk.lloyd(X, C0, max_iter, 1e-20, row_w=w)
+    np.testing.assert_allclose(res.centroids, C, rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(res.assignments.ravel(), labels)
+    np.testing.assert_allclose(res.objectiveFunction[0, 0], objective, rtol=1e-10)
+    assert res.nIterations[0, 0] == iterations
+
+
+def test_weights_of_one_are_no_weights_in_lloyd():
+    X = blobs(200, 3, seed=1)
+    C0 = X[:4]
+    plain = d4p.kmeans(4, 20).compute(X, C0)
+    ones = d4p.kmeans(4, 20).compute(X, C0, weights=np.ones(len(X)))
+    for name in ("centroids", "assignments", "objectiveFunction", "nIterations"):
+        np.testing.assert_array_equal(getattr(ones, name), getattr(plain, name))
+
+
+def test_weights_as_repeated_rows():
+    X = blobs(150, 2, seed=6)
+    w = _weights(len(X), 6)
+    C0 = X[:3]
+    res = d4p.kmeans(3, 30).compute(X, C0, weights=w)
+    rep = d4p.kmeans(3, 30).compute(np.repeat(X, w.astype(int), axis=0), C0)
+    np.testing.assert_allclose(res.centroids, rep.centroids, rtol=1e-12)
+    np.testing.assert_allclose(res.objectiveFunction, rep.objectiveFunction, rtol=1e-12)
+
+
+@pytest.mark.parametrize("tol", [0.0, 1e-4, 1e-2, 0.5])
+@pytest.mark.parametrize("kind", ["dense", "float32", "csr"])
+def test_scale_threshold_is_tol_times_the_mean_variance(tol, kind):
+    import scipy.sparse as sp
+
+    X = blobs(300, 4, centers=5, seed=4, spread=2.0)
+    C0 = X[:5].copy()
+    data = {"dense": X, "float32": X.astype(np.float32), "csr": sp.csr_matrix(X)}[kind]
+    threshold = tol * float(np.mean(np.var(np.asarray(X, dtype=np.float64), axis=0)))
+    got = d4p.kmeans(5, 100, accuracyThreshold=tol, scaleThreshold=True).compute(data, C0)
+    ref = d4p.kmeans(5, 100, accuracyThreshold=threshold).compute(data, C0)
+    assert got.nIterations[0, 0] == ref.nIterations[0, 0]
+    np.testing.assert_array_equal(got.centroids, ref.centroids)
+
+
+@spmd
+def test_weighted_distributed_equals_batch():
+    X = blobs(300, 3, centers=5, seed=5)
+    w = _weights(len(X), 5)
+    for method, extra in WEIGHTED_INIT:
+        C = d4p.kmeans_init(4, method=method, seed=2, distributed=True, **extra).compute(
+            local_rows(X), weights=local_rows(w)).centroids
+        np.testing.assert_array_equal(C, weighted_reference_init(X, method, 4, 2, w, **extra))
+    C0 = X[:4] + 1.0
+    ref = d4p.kmeans(4, 30, accuracyThreshold=1e-3, scaleThreshold=True).compute(
+        X, C0, weights=w)
+    res = d4p.kmeans(4, 30, accuracyThreshold=1e-3, scaleThreshold=True, assignFlag=True,
+                     distributed=True).compute(local_rows(X), C0, weights=local_rows(w))
+    np.testing.assert_allclose(res.centroids, ref.centroids, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(res.objectiveFunction, ref.objectiveFunction, rtol=1e-10)
+    assert res.nIterations[0, 0] == ref.nIterations[0, 0]
+    np.testing.assert_array_equal(res.assignments.ravel(), local_rows(ref.assignments.ravel()))
+
+
+#: (what is wrong, this rank's bad weights from its good ones, expected message)
+BAD_WEIGHTS = [
+    ("length", lambda w: np.append(w, 1.0), "weights has shape"),
+    ("negative", lambda w: np.where(np.arange(len(w)) == 2, -1.0, w), "non-negative"),
+    ("nan", lambda w: np.where(np.arange(len(w)) == 2, np.nan, w), "must be finite"),
+    ("missing", lambda w: None, "weights is"),
+]
+
+
+@spmd_cases(BAD_WEIGHTS, [c[0] for c in BAD_WEIGHTS])
+def test_bad_weights_on_one_rank_raise_on_every_rank(case):
+    name, spoil, match = case
+    if name == "missing" and d4p.num_procs() == 1:
+        return  # "weights on some ranks only" needs two ranks
+    X = blobs(10 * d4p.num_procs(), 2, seed=1)
+    rows = X[10 * d4p.my_procid():10 * d4p.my_procid() + 10]  # every rank has rows
+    good = np.ones(len(rows))
+    w = _on_last(spoil(good), good)
+    _raises_everywhere(ValueError, match, lambda: d4p.kmeans(2, 3, distributed=True).compute(
+        rows, X[:2], weights=w))
+    _raises_everywhere(ValueError, match, lambda: d4p.kmeans_init(
+        2, method="plusPlusDense", distributed=True).compute(rows, weights=w))
+
+
+@spmd
+def test_zero_weights_everywhere_raise_on_every_rank():
+    X = local_rows(blobs(40, 2, seed=1))
+    w = np.zeros(len(X))
+    _raises_everywhere(ValueError, "weights are zero", lambda: d4p.kmeans(
+        2, 3, distributed=True).compute(X, blobs(40, 2, seed=1)[:2], weights=w))
+    _raises_everywhere(ValueError, "0 rows have a positive weight", lambda: d4p.kmeans_init(
+        2, method="randomDense", distributed=True).compute(X, weights=w))
+
+
+@spmd
+def test_lloyd_checks_finiteness_without_iterations():
+    data, good = _infinite_on_last()
+    for results in ("computeCentroids", ""):  # no pass at all / the final pass only
+        _raises_everywhere(ValueError, "inf at row 3, column 1", lambda: d4p.kmeans(
+            2, 0, resultsToEvaluate=results, distributed=True).compute(data, good[:2]))
+
+
+@pytest.mark.parametrize("layout", ["F", "float32"])
+def test_converted_slabs_give_the_c_order_results(monkeypatch, layout):
+    # Inputs other than C-ordered float64 reach the initialisation kernels as
+    # converted slabs of SLAB_CHUNKS chunks; with one chunk per slab every index,
+    # key and partial must still be the C-ordered input's.
+    from d4p.kernels import kmeans as kk
+
+    monkeypatch.setattr(kk, "SLAB_CHUNKS", 1)
+    X = blobs(300, 3, seed=9)
+    if layout == "float32":
+        X = X.astype(np.float32).astype(np.float64)
+    A = np.asfortranarray(X) if layout == "F" else X.astype(np.float32)
+    C = X[[5, 50]].copy()
+    keys = np.array([kk.stream_key(3, 2, 1, t) for t in range(3)], dtype=np.uint64)
+    w = _weights(len(X))
+    for row_w in (np.empty(0), w):
+        outs = []
+        for data in (X, A):
+            mind = np.full(len(X), np.inf)
+            nearest = np.zeros(len(X), dtype=np.int64)
+            res = kk.init_pass_serial(data, 7, C, 0, mind, nearest, row_w, keys, False, True, 16)
+            pots = kk.potentials_serial(data, X[[1, 2]], mind, row_w, 16)
+            outs.append((mind, nearest) + tuple(res) + tuple(pots))
+        for a, b in zip(*outs):
+            np.testing.assert_array_equal(a, b)
+        assert (outs[0][3] >= 0).all() and outs[0][3].max() > 16  # indices past a slab

@@ -368,6 +368,102 @@ def test_kmeans_random_inits():
         same_on_every_rank(ours.cluster_centers_)
 
 
+def kmeans_weights(n, seed=3):
+    """Integer weights 0..3: zeros included, and exact in every sum."""
+    return np.random.default_rng(seed).integers(0, 4, n).astype(np.float64)
+
+
+@spmd
+def test_kmeans_sample_weight_from_array():
+    """With an init array, scikit-learn's weighted fit on the concatenated rows."""
+    X = blobs(seed=21)
+    w = kmeans_weights(len(X))
+    init = X[[0, 1, 2, 3]] + 0.5
+    ours = KMeans(4, init=init, n_init=1).fit(local_rows(X), sample_weight=local_rows(w))
+    ref = skc.KMeans(4, init=init, n_init=1).fit(X, sample_weight=w)
+    close(ours.cluster_centers_, ref.cluster_centers_)
+    assert_array_equal(ours.labels_, local_rows(ref.labels_))
+    assert ours.n_iter_ == ref.n_iter_
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=RTOL64)
+    assert ours.score(local_rows(X), sample_weight=local_rows(w)) == pytest.approx(
+        ref.score(X, sample_weight=w), rel=RTOL64)
+    labels = KMeans(4, init=init, n_init=1).fit_predict(local_rows(X),
+                                                         sample_weight=local_rows(w))
+    assert_array_equal(labels, local_rows(ref.labels_))
+    same_on_every_rank(ours.cluster_centers_, ours.inertia_, ours.n_iter_)
+
+
+@spmd
+def test_kmeans_sample_weight_random_inits():
+    """k-means++ and random with weights: the weighted batch d4p layer, any split;
+    scikit-learn's tol stays the unweighted variance."""
+    X = blobs(seed=22)
+    w = kmeans_weights(len(X), 4)
+    for init, n_init in (("k-means++", 1), ("random", 2)):
+        ours = KMeans(4, init=init, n_init=n_init, random_state=3).fit(
+            local_rows(X), sample_weight=local_rows(w))
+        rng = np.random.RandomState(np.random.RandomState(3).randint(0, 2**31 - 1))
+        method = "plusPlusDense" if init == "k-means++" else "randomDense"
+        best = None
+        for _ in range(n_init):
+            C0 = d4p.kmeans_init(4, method=method, nTrials=2 + int(np.log(4)),
+                                 seed=int(rng.randint(0, 2**31 - 1))).compute(
+                X, weights=w).centroids
+            tol = 1e-4 * np.mean(X.var(axis=0))
+            res = d4p.kmeans(4, 300, accuracyThreshold=tol, assignFlag=True).compute(
+                X, C0, weights=w)
+            if best is None or res.objectiveFunction[0, 0] < best.objectiveFunction[0, 0]:
+                best = res
+        close(ours.cluster_centers_, best.centroids)
+        assert_array_equal(ours.labels_, local_rows(best.assignments.ravel()))
+        assert ours.inertia_ == pytest.approx(best.objectiveFunction[0, 0], rel=RTOL64)
+        # and the fit is as good as scikit-learn's weighted k-means++ (other draws)
+        if init == "k-means++":
+            ref = skc.KMeans(4, n_init=1, random_state=3).fit(X, sample_weight=w)
+            assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-6)
+
+
+@spmd
+def test_kmeans_equal_weights_are_no_weights():
+    """scikit-learn's None is all ones: equal weights give the unweighted fit, with
+    the inertia scaled; ranks without weights among ranks with weights weigh 1."""
+    X = blobs(seed=23)
+    plain = KMeans(4, random_state=1).fit(local_rows(X))
+    twice = KMeans(4, random_state=1).fit(local_rows(X), sample_weight=2.0)
+    assert_array_equal(twice.cluster_centers_, plain.cluster_centers_)
+    assert_array_equal(twice.labels_, plain.labels_)
+    assert twice.inertia_ == pytest.approx(2 * plain.inertia_, rel=1e-12)
+    w = kmeans_weights(len(X), 5) + 1.0
+    mine = local_rows(w)
+    mixed = None if d4p.my_procid() == 0 else mine  # rank 0 gives None: weight 1
+    expected = np.where(np.arange(len(X)) < row_range(len(X), 0, d4p.num_procs())[1], 1.0, w)
+    init = X[[0, 1, 2, 3]]
+    ours = KMeans(4, init=init, n_init=1).fit(local_rows(X), sample_weight=mixed)
+    ref = skc.KMeans(4, init=init, n_init=1).fit(X, sample_weight=expected)
+    close(ours.cluster_centers_, ref.cluster_centers_)
+
+
+#: (what is wrong with the last rank's weights, the weights, expected message)
+KMEANS_BAD_WEIGHTS = [
+    ("negative", lambda n: -np.ones(n), "non-negative"),
+    ("nan", lambda n: np.full(n, np.nan), "NaN"),
+    ("length", lambda n: np.ones(n + 1), "sample_weight.shape"),
+]
+
+
+@spmd
+def test_kmeans_bad_sample_weight_raises_on_every_rank():
+    X = blobs(seed=24)
+    for name, bad, match in KMEANS_BAD_WEIGHTS:
+        mine = local_rows(X)  # the last rank always has rows
+        last = d4p.my_procid() == d4p.num_procs() - 1
+        w = bad(len(mine)) if last else np.ones(len(mine))
+        with pytest.raises(ValueError, match=match):
+            KMeans(2, n_init=1, random_state=0).fit(mine, sample_weight=w)
+    with pytest.raises(ValueError, match="non-zero"):
+        KMeans(2, n_init=1, random_state=0).fit(local_rows(X), sample_weight=0.0)
+
+
 # ---- naive Bayes ---------------------------------------------------------------------------
 
 

@@ -28,9 +28,6 @@ D4P_EXPECTED = {
                                    "scikit-learn-intelex's signature"},
     "StandardScaler": {"check_estimators_pickle": _NAN},
     "MaxAbsScaler": {"check_estimators_pickle": _NAN},
-    "KMeans": {"check_sample_weights_not_overwritten": _WEIGHTS,
-               "check_sample_weight_equivalence_on_dense_data": _WEIGHTS,
-               "check_sample_weight_equivalence_on_sparse_data": _WEIGHTS},
     "LogisticRegression": {
         "check_sample_weights_not_overwritten": _WEIGHTS,
         "check_sample_weight_equivalence_on_dense_data": _WEIGHTS,

@@ -34,6 +34,15 @@ Rows per chunk depend only on the column count, never on the thread count, and
 the ``*_parallel`` drivers run the same kernels as the ``*_serial`` ones on
 ranges of chunks in several threads (see d4p/_parallel.py), so both give
 identical results and a small call compiles every kernel a large one uses.
+
+Compile cost (the first run after install)
+    Only the kernels called from Python are compiled as such; their helpers are
+    ``inline="always"``, so each helper's code is typed and optimised once, inside
+    the one kernel that uses it, rather than once on its own and again in every
+    kernel that links it.  The initialisation kernels take C-ordered float64 rows
+    only (the drivers hand them converted slabs of other inputs), so one
+    signature serves every input dtype and layout.  ``sqdist_row`` stays a kernel
+    of its own: it is the one place with ``reassoc``, which must not spread.
 """
 import numpy as np
 
@@ -59,8 +68,31 @@ def chunk_rows(p):
 
 # ---- counter-based randomness --------------------------------------------------------
 
+_M64 = (1 << 64) - 1
+_GOLDEN, _MIX1, _MIX2 = int(GOLDEN), int(MIX1), int(MIX2)
 
-@kernel
+
+def _mix64_int(z):
+    """:func:`mix64` on a Python int (for the few draws made outside kernels)."""
+    z = ((z ^ (z >> 30)) * _MIX1) & _M64
+    z = ((z ^ (z >> 27)) * _MIX2) & _M64
+    return z ^ (z >> 31)
+
+
+def stream_key(seed, tag, a, b):
+    """The key of one random stream: (seed, method tag, step, trial), as np.uint64."""
+    k = _mix64_int(int(seed) ^ _mix64_int((int(tag) * _GOLDEN + 0x5851F42D4C957F2D) & _M64))
+    k = _mix64_int(k ^ ((int(a) * _MIX1 + 0x14057B7EF767814F) & _M64))
+    return np.uint64(_mix64_int(k ^ ((int(b) * _MIX2 + 0x2545F4914F6CDD1D) & _M64)))
+
+
+def uniform(key, g):
+    """:func:`uniform_at` outside kernels: the same bits, in plain Python."""
+    h = _mix64_int((int(key) + (int(g) + 1) * _GOLDEN) & _M64)
+    return (float(h >> 12) + 0.5) * (1.0 / 4503599627370496.0)
+
+
+@kernel(inline="always")
 def mix64(z):
     """splitmix64's finaliser: a bijection of uint64 with full avalanche."""
     z = (z ^ (z >> np.uint64(30))) * MIX1
@@ -68,16 +100,8 @@ def mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
-@kernel
-def stream_key(seed, tag, a, b):
-    """The key of one random stream: (seed, method tag, step, trial)."""
-    k = mix64(np.uint64(seed) ^ mix64(np.uint64(tag) * GOLDEN + np.uint64(0x5851F42D4C957F2D)))
-    k = mix64(k ^ (np.uint64(a) * MIX1 + np.uint64(0x14057B7EF767814F)))
-    return mix64(k ^ (np.uint64(b) * MIX2 + np.uint64(0x2545F4914F6CDD1D)))
-
-
-@kernel
-def uniform(key, g):
+@kernel(inline="always")
+def uniform_at(key, g):
     """Uniform in the open interval (0, 1) for global row ``g`` of stream ``key``:
     output ``g`` of SplitMix64 seeded with the (already well mixed) stream key."""
     h = mix64(key + (np.uint64(g) + np.uint64(1)) * GOLDEN)
@@ -89,7 +113,7 @@ def uniform(key, g):
 def fill_uniform_serial(key, g0, out):
     """``out[i] = uniform(key, g0 + i)``."""
     for i in range(out.shape[0]):
-        out[i] = uniform(key, g0 + i)
+        out[i] = uniform_at(key, g0 + i)
 
 
 #: Elements per chunk of the element-wise kernels when split over threads.
@@ -110,7 +134,7 @@ def fill_uniform(key, g0, out):
 # ---- exact summation (Shewchuk / Python's msum) ------------------------------------------
 
 
-@kernel
+@kernel(inline="always")
 def msum_add(partials, npart, x):
     """Add ``x`` to the non-overlapping partials ``partials[:npart]``; returns the
     new count.  The partials' exact sum is the exact sum of everything added."""
@@ -129,14 +153,9 @@ def msum_add(partials, npart, x):
     return i + 1
 
 
-@kernel
-def exact_sum_partials(values):
-    """Shewchuk partials of ``sum(values)`` (combine with ``math.fsum``)."""
-    parts = np.zeros(MSUM_CAP)
-    npart = 0
-    for i in range(values.shape[0]):
-        npart = msum_add(parts, npart, np.float64(values[i]))
-    return parts[:npart].copy()
+def used_partials(parts, nparts):
+    """The partials in use of per-chunk tables ``parts[c, :nparts[c]]``, as one array."""
+    return parts[np.arange(parts.shape[-1]) < nparts[..., None]]
 
 
 # ---- distances for the initialisation ---------------------------------------------------
@@ -170,18 +189,34 @@ def sqdists(X, c):
     return out
 
 
-@kernel
-def _race_rows(lo, hi, g0, mind, row_w, keys, uniform_race, best_key, best_idx):
+#: Chunks per slab when a driver converts rows to C-ordered float64 for a kernel.
+SLAB_CHUNKS = 16
+
+
+def c_float64_slabs(X, rows, c0, c1):
+    """``(first chunk, C-ordered float64 rows of chunks c..)`` for chunks ``c0:c1`` of
+    ``rows`` rows: views of ``X`` if it is C-ordered float64, else converted copies of
+    at most :data:`SLAB_CHUNKS` chunks (the kernels then see one signature only)."""
+    n = X.shape[0]
+    if X.dtype == np.float64 and X.flags.c_contiguous:
+        yield c0, X[c0 * rows:min(n, c1 * rows)]
+        return
+    for s in range(c0, c1, SLAB_CHUNKS):
+        e = min(c1, s + SLAB_CHUNKS)
+        yield s, np.ascontiguousarray(X[s * rows:min(n, e * rows)], dtype=np.float64)
+
+
+@kernel(inline="always")
+def _race_rows(lo, hi, g0, mind, row_w, keys, uniform_race, best_key, best_idx, u):
     """Exponential races (one per stream key) over rows ``lo:hi`` with weights
     ``mind * row_w`` (``row_w`` alone, or 1, when ``uniform_race``): row ``i``'s key
     is ``-log(u) / w``; keeps each race's best key and row.
 
     The uniforms of a chunk are hashed in one vectorisable loop, then scanned;
     since ``-log(u) >= 1 - u``, a row whose bound already exceeds the best key
-    needs no logarithm.
+    needs no logarithm.  ``u`` is scratch space of at least ``hi - lo`` values.
     """
     weighted = row_w.shape[0] > 0
-    u = np.empty(hi - lo)
     for t in range(keys.shape[0]):
         key = keys[t]
         for i in range(lo, hi):
@@ -206,97 +241,76 @@ def _race_rows(lo, hi, g0, mind, row_w, keys, uniform_race, best_key, best_idx):
 
 
 @kernel
-def _c_rows(X, lo, hi):
-    """Rows ``lo:hi`` of ``X`` as a C-ordered float64 copy."""
-    p = X.shape[1]
-    B = np.empty((hi - lo, p))
-    if X.strides[0] < X.strides[1]:  # column-major: read each column contiguously
-        for f in range(p):
-            for i in range(hi - lo):
-                B[i, f] = X[lo + i, f]
-    else:
-        for i in range(hi - lo):
-            for f in range(p):
-                B[i, f] = X[lo + i, f]
-    return B
-
-
-@kernel
-def _init_rows(R, shift, lo, hi, g0, C, cbase, mind, nearest, row_w, keys, uniform_race,
-               want_sum, best_key, best_idx, parts):
-    """Rows ``lo:hi`` (row ``i`` is ``R[i - shift]``): fold the centres ``C`` into
-    ``mind`` (and ``nearest``), add ``mind`` to the exact-sum partials, then run
-    the races on the chunk while it is in cache."""
+def init_pass_chunks(R, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum, rows,
+                     best_key, best_idx, parts, nparts, u):
+    """Chunk ``c`` of ``rows`` rows of ``R`` (C-ordered float64, row ``i`` at global
+    index ``g0 + i``), into row ``c`` of the tables: fold the centres ``C`` into
+    ``mind`` (and ``nearest``), add ``mind`` (times ``row_w`` if weighted) to the
+    exact-sum partials, then run the races on the chunk while it is in cache.
+    ``u``: scratch space of ``rows`` values (allocated by the caller, so that no
+    allocation is compiled here)."""
     m = C.shape[0]
+    n = R.shape[0]
     track = nearest.shape[0] > 0
-    npart = ZERO
-    for i in range(lo, hi):
-        for j in range(m):
-            d = sqdist_row(R, i - shift, C, j)
-            if d < mind[i]:
-                mind[i] = d
-                if track:
-                    nearest[i] = cbase + j
-        if want_sum:
-            npart = msum_add(parts, npart, mind[i])
-    if keys.shape[0] > 0:
-        _race_rows(lo, hi, g0, mind, row_w, keys, uniform_race, best_key, best_idx)
-    return npart
-
-
-@kernel(inline="always")
-def _init_chunk(X, c, rows, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum,
-                best_key, best_idx, parts, nparts, copy_rows):
-    """:func:`_init_rows` on chunk ``c`` (into row ``c`` of the tables), on X directly
-    (C-ordered float64) or on a C-ordered float64 copy of the chunk
-    (``copy_rows``), so that every row's distance runs through the same compiled
-    code, whatever the input's layout and dtype."""
-    lo = c * rows
-    hi = min(mind.shape[0], lo + rows)
-    if copy_rows and C.shape[0] > 0:
-        nparts[c] = _init_rows(_c_rows(X, lo, hi), lo, lo, hi, g0, C, cbase, mind, nearest,
-                               row_w, keys, uniform_race, want_sum, best_key[c], best_idx[c],
-                               parts[c])
-    else:
-        nparts[c] = _init_rows(X, ZERO, lo, hi, g0, C, cbase, mind, nearest, row_w, keys,
-                               uniform_race, want_sum, best_key[c], best_idx[c], parts[c])
-
-
-@kernel
-def _init_tables(n, rows, nt):
-    """Per chunk of ``rows`` rows: best keys (inf) and rows (-1) of ``nt`` races, and
-    exact-sum partials with their counts."""
-    nch = (n + rows - 1) // rows
-    return (np.full((nch, nt), np.inf), np.full((nch, nt), -1, dtype=np.int64),
-            np.zeros((nch, MSUM_CAP)), np.zeros(nch, dtype=np.int64))
-
-
-@kernel
-def init_pass_chunks(X, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum, rows,
-                     copy_rows, c0, c1, best_key, best_idx, parts, nparts):
-    """:func:`_init_chunk` on chunks ``c0:c1`` (into their rows of the tables)."""
-    for c in range(c0, c1):
-        _init_chunk(X, c, rows, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum,
-                    best_key, best_idx, parts, nparts, copy_rows)
+    weighted = row_w.shape[0] > 0
+    for c in range(best_key.shape[0]):
+        lo = c * rows
+        hi = min(n, lo + rows)
+        part = parts[c]
+        npart = ZERO
+        for i in range(lo, hi):
+            for j in range(m):
+                d = sqdist_row(R, i, C, j)
+                if d < mind[i]:
+                    mind[i] = d
+                    if track:
+                        nearest[i] = cbase + j
+            if want_sum:
+                npart = msum_add(part, npart, mind[i] * row_w[i] if weighted else mind[i])
+        nparts[c] = npart
+        if keys.shape[0] > 0:
+            _race_rows(lo, hi, g0, mind, row_w, keys, uniform_race, best_key[c], best_idx[c],
+                       u)
 
 
 def init_pass(X, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum, rows,
-              copy_rows, parallel=False):
+              parallel=False):
     """One pass of the initialisation over this rank's rows, chunk by chunk:
 
     1. ``mind``/``nearest`` updated with the centres ``C`` (may have no rows);
-    2. when ``want_sum``, the exact-sum partials of the updated ``mind``;
+    2. when ``want_sum``, the exact-sum partials of the updated ``mind`` (times
+       ``row_w`` when weighted);
     3. one exponential race per key in ``keys`` on the updated weights.
 
     Returns per chunk: the races' best keys and local indices, the partials and
-    their counts.  Combine the chunks in order (see d4p/seeding.py).  ``copy_rows``
-    must be True unless ``X`` is C-ordered float64.  With ``parallel``, ranges of
-    chunks run on this rank's kernel threads.
+    their counts.  Combine the chunks in order (see d4p/seeding.py).  ``X`` may be
+    of any dtype and layout.  With ``parallel``, ranges of chunks run on this
+    rank's kernel threads.
     """
-    best_key, best_idx, parts, nparts = _init_tables(mind.shape[0], rows, keys.shape[0])
-    run_chunk_ranges(lambda c0, c1: init_pass_chunks(
-        X, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_sum, rows, copy_rows,
-        c0, c1, best_key, best_idx, parts, nparts), nparts.shape[0], parallel)
+    n = mind.shape[0]
+    nch = (n + rows - 1) // rows
+    nt = keys.shape[0]
+    best_key = np.full((nch, nt), np.inf)
+    best_idx = np.full((nch, nt), -1, dtype=np.int64)
+    parts = np.zeros((nch, MSUM_CAP))
+    nparts = np.zeros(nch, dtype=np.int64)
+    C = np.ascontiguousarray(C, dtype=np.float64)
+
+    def run(c0, c1):
+        u = np.empty(rows)
+        for s, R in c_float64_slabs(X, rows, c0, c1):
+            lo, hi = s * rows, s * rows + R.shape[0]
+            e = s + (R.shape[0] + rows - 1) // rows
+            init_pass_chunks(R, g0 + lo, C, cbase, mind[lo:hi],
+                             nearest[lo:hi] if nearest.shape[0] else nearest,
+                             row_w[lo:hi] if row_w.shape[0] else row_w, keys, uniform_race,
+                             want_sum, rows, best_key[s:e], best_idx[s:e], parts[s:e],
+                             nparts[s:e], u)
+            if lo:  # the kernel saw the slab's rows from 0
+                found = best_idx[s:e]
+                found[found >= 0] += lo
+
+    run_chunk_ranges(run, nch, parallel)
     return best_key, best_idx, parts, nparts
 
 
@@ -313,24 +327,20 @@ def init_pass_parallel(*args):
 # ---- k-means++ races on stale distances ----------------------------------------------------
 
 
-@kernel
-def _fold_rows(R, r, C, j0, s, m):
-    """``min(m, |R[r] - C[j]|^2 for j in j0:s)``."""
-    for j in range(j0, s):
-        d = sqdist_row(R, r, C, j)
-        if d < m:
-            m = d
-    return m
-
-
-@kernel
-def _refresh(X, i, C, s, seen, mind, copy_rows):
-    """Fold the centres ``C[seen[i]:s]`` into ``mind[i]``, which is then exact."""
+@kernel(inline="always")
+def _refresh(X, i, C, s, seen, mind, row):
+    """Fold the centres ``C[seen[i]:s]`` into ``mind[i]``, which is then exact.  The
+    row is first copied into ``row`` (1, p) as float64, so that every input dtype and
+    layout reaches ``sqdist_row`` as the same C-ordered float64 row."""
     if seen[i] < s:
-        if copy_rows:
-            mind[i] = _fold_rows(_c_rows(X, i, i + 1), ZERO, C, seen[i], s, mind[i])
-        else:
-            mind[i] = _fold_rows(X, i, C, seen[i], s, mind[i])
+        for f in range(X.shape[1]):
+            row[0, f] = X[i, f]
+        m = mind[i]
+        for j in range(seen[i], s):
+            d = sqdist_row(row, ZERO, C, j)
+            if d < m:
+                m = d
+        mind[i] = m
         seen[i] = s
     return mind[i]
 
@@ -342,9 +352,11 @@ def _weight(m, row_w, i):
 
 
 @kernel
-def _lazy_race_chunk(X, lo, hi, g0, C, s, mind, seen, row_w, key, copy_rows):
-    """The exact winner (key, row) of the D² race over rows ``lo:hi`` against the
-    centres ``C[:s]``, where ``mind[i]`` has only the centres ``C[:seen[i]]``.
+def lazy_race_chunks(X, g0, C, s, mind, seen, row_w, key, rows, c0, c1, best_key, best_idx,
+                     u, row):
+    """The exact winner (key, row) of the D² race against the centres ``C[:s]`` over
+    each chunk ``c0:c1`` of ``rows`` rows, into ``best_key[c]``/``best_idx[c]``,
+    where ``mind[i]`` has only the centres ``C[:seen[i]]``.
 
     A stale ``mind[i]`` is an upper bound of the exact one, so ``-log(u)/stale`` is
     a lower bound of the row's exact key: a row whose bound exceeds an exact key
@@ -352,83 +364,69 @@ def _lazy_race_chunk(X, lo, hi, g0, C, s, mind, seen, row_w, key, copy_rows):
     points at a likely winner; its exact key is the first bar; every row under
     the bar is brought up to date and raced exactly.  The answer is the eager
     race's, bit for bit, after reading a handful of rows instead of all of them.
+    ``u`` (rows,) and ``row`` (1, p) are scratch space.
     """
-    u = np.empty(hi - lo)
-    for i in range(lo, hi):
-        u[i - lo] = uniform(key, g0 + i)
-    # 1. the race on the stale weights
-    bar = np.inf
-    cand = np.int64(-1)
-    for i in range(lo, hi):
-        w = _weight(mind[i], row_w, i)
-        if not w > 0.0:  # exact weight is zero too (mind only decreases)
-            continue
-        ui = u[i - lo]
-        if bar < np.inf and (1.0 - ui) * _BOUND_SLACK > bar * w:
-            continue
-        k = -np.log(ui) / w
-        if k < bar:
-            bar = k
-            cand = i
-    best_key = np.inf
-    best_idx = np.int64(-1)
-    if cand < 0:
-        return best_key, best_idx
-    # 2. that row's exact key is the bar
-    w = _weight(_refresh(X, cand, C, s, seen, mind, copy_rows), row_w, cand)
-    if w > 0.0:
-        best_key = -np.log(u[cand - lo]) / w
-        best_idx = cand
-    # 3. every row whose lower bound does not exceed the bar, exactly
-    for i in range(lo, hi):
-        w = _weight(mind[i], row_w, i)
-        if not w > 0.0:
-            continue
-        ui = u[i - lo]
-        if best_key < np.inf and (1.0 - ui) * _BOUND_SLACK > best_key * w:
-            continue  # -log(u)/exact >= (1-u)/stale > bar: cannot win
-        w = _weight(_refresh(X, i, C, s, seen, mind, copy_rows), row_w, i)
-        if not w > 0.0:
-            continue
-        k = -np.log(ui) / w
-        if k < best_key or (k == best_key and i < best_idx):  # ties: the earlier row
-            best_key = k
-            best_idx = i
-    return best_key, best_idx
-
-
-@kernel(inline="always")
-def _lazy_chunk(X, c, rows, g0, C, s, mind, seen, row_w, key, copy_rows, best_key, best_idx):
-    """:func:`_lazy_race_chunk` on chunk ``c``, into ``best_key[c]``/``best_idx[c]``."""
-    lo = c * rows
-    best_key[c], best_idx[c] = _lazy_race_chunk(X, lo, min(mind.shape[0], lo + rows), g0, C, s,
-                                                mind, seen, row_w, key, copy_rows)
-
-
-@kernel
-def _chunk_winners(n, rows):
-    """Per chunk of ``rows`` rows: a best key (inf) and local row (-1)."""
-    nch = (n + rows - 1) // rows
-    return np.full(nch, np.inf), np.full(nch, -1, dtype=np.int64)
-
-
-@kernel
-def lazy_race_chunks(X, g0, C, s, mind, seen, row_w, key, rows, copy_rows, c0, c1, best_key,
-                     best_idx):
-    """:func:`_lazy_chunk` on chunks ``c0:c1``."""
+    n = mind.shape[0]
     for c in range(c0, c1):
-        _lazy_chunk(X, c, rows, g0, C, s, mind, seen, row_w, key, copy_rows, best_key, best_idx)
+        lo = c * rows
+        hi = min(n, lo + rows)
+        best_key[c] = np.inf
+        best_idx[c] = -1
+        for i in range(lo, hi):
+            u[i - lo] = uniform_at(key, g0 + i)
+        # 1. the race on the stale weights
+        bar = np.inf
+        cand = np.int64(-1)
+        for i in range(lo, hi):
+            w = _weight(mind[i], row_w, i)
+            if not w > 0.0:  # exact weight is zero too (mind only decreases)
+                continue
+            ui = u[i - lo]
+            if bar < np.inf and (1.0 - ui) * _BOUND_SLACK > bar * w:
+                continue
+            k = -np.log(ui) / w
+            if k < bar:
+                bar = k
+                cand = i
+        if cand < 0:
+            continue
+        bk = np.inf
+        bi = np.int64(-1)
+        # 2. that row's exact key is the bar
+        w = _weight(_refresh(X, cand, C, s, seen, mind, row), row_w, cand)
+        if w > 0.0:
+            bk = -np.log(u[cand - lo]) / w
+            bi = cand
+        # 3. every row whose lower bound does not exceed the bar, exactly
+        for i in range(lo, hi):
+            w = _weight(mind[i], row_w, i)
+            if not w > 0.0:
+                continue
+            ui = u[i - lo]
+            if bk < np.inf and (1.0 - ui) * _BOUND_SLACK > bk * w:
+                continue  # -log(u)/exact >= (1-u)/stale > bar: cannot win
+            w = _weight(_refresh(X, i, C, s, seen, mind, row), row_w, i)
+            if not w > 0.0:
+                continue
+            k = -np.log(ui) / w
+            if k < bk or (k == bk and i < bi):  # ties: the earlier row
+                bk = k
+                bi = i
+        best_key[c] = bk
+        best_idx[c] = bi
 
 
-def lazy_race(X, g0, C, s, mind, seen, row_w, key, rows, copy_rows, parallel=False):
+def lazy_race(X, g0, C, s, mind, seen, row_w, key, rows, parallel=False):
     """One k-means++ draw against the centres ``C[:s]`` without a pass over the
-    data (see :func:`_lazy_race_chunk`): per chunk, the best key and local row
+    data (see :func:`lazy_race_chunks`): per chunk, the best key and local row
     (``inf``/-1 if no row has a positive weight).  ``mind`` and ``seen`` are
     updated for the rows that were read."""
-    best_key, best_idx = _chunk_winners(mind.shape[0], rows)
+    nch = (mind.shape[0] + rows - 1) // rows
+    best_key, best_idx = np.full(nch, np.inf), np.full(nch, -1, dtype=np.int64)
+    C = np.ascontiguousarray(C, dtype=np.float64)
     run_chunk_ranges(lambda c0, c1: lazy_race_chunks(
-        X, g0, C, s, mind, seen, row_w, key, rows, copy_rows, c0, c1, best_key, best_idx),
-        best_key.shape[0], parallel)
+        X, g0, C, s, mind, seen, row_w, np.uint64(key), rows, c0, c1, best_key, best_idx,
+        np.empty(rows), np.empty((1, X.shape[1]))), nch, parallel)
     return best_key, best_idx
 
 
@@ -443,48 +441,39 @@ def lazy_race_parallel(*args):
 
 
 @kernel
-def _potential_rows(R, shift, lo, hi, T, mind, row_w, parts, nparts):
+def potentials_chunks(R, T, mind, row_w, rows, parts, nparts):
+    """Exact partials of ``sum_i row_w[i] * min(mind[i], |R[i] - T[t]|^2)`` per trial
+    t, over each chunk ``c`` of ``rows`` rows of ``R`` (C-ordered float64), into
+    ``parts[c]``/``nparts[c]``."""
     nt = T.shape[0]
+    n = R.shape[0]
     weighted = row_w.shape[0] > 0
-    for i in range(lo, hi):
-        for t in range(nt):
-            d = min(mind[i], sqdist_row(R, i - shift, T, t))
-            if weighted:
-                d *= row_w[i]
-            nparts[t] = msum_add(parts[t], nparts[t], d)
+    for c in range(nparts.shape[0]):
+        part, npart = parts[c], nparts[c]
+        for i in range(c * rows, min(n, (c + 1) * rows)):
+            for t in range(nt):
+                d = min(mind[i], sqdist_row(R, i, T, t))
+                if weighted:
+                    d *= row_w[i]
+                npart[t] = msum_add(part[t], npart[t], d)
 
 
-@kernel(inline="always")
-def _potential_chunk(X, c, rows, T, mind, row_w, parts, nparts, copy_rows):
-    """Exact partials of ``sum_i row_w[i] * min(mind[i], |X[i] - T[t]|^2)`` per trial t,
-    over chunk ``c`` (into ``parts[c]``/``nparts[c]``)."""
-    lo = c * rows
-    hi = min(mind.shape[0], lo + rows)
-    if copy_rows:
-        _potential_rows(_c_rows(X, lo, hi), lo, lo, hi, T, mind, row_w, parts[c], nparts[c])
-    else:
-        _potential_rows(X, ZERO, lo, hi, T, mind, row_w, parts[c], nparts[c])
-
-
-@kernel
-def _potential_tables(n, rows, nt):
-    nch = (n + rows - 1) // rows
-    return np.zeros((nch, nt, MSUM_CAP)), np.zeros((nch, nt), dtype=np.int64)
-
-
-@kernel
-def potentials_chunks(X, T, mind, row_w, rows, copy_rows, c0, c1, parts, nparts):
-    """:func:`_potential_chunk` on chunks ``c0:c1``."""
-    for c in range(c0, c1):
-        _potential_chunk(X, c, rows, T, mind, row_w, parts, nparts, copy_rows)
-
-
-def potentials(X, T, mind, row_w, rows, copy_rows, parallel=False):
+def potentials(X, T, mind, row_w, rows, parallel=False):
     """Per chunk and trial, the exact-sum partials of the trial potentials."""
-    parts, nparts = _potential_tables(mind.shape[0], rows, T.shape[0])
-    run_chunk_ranges(lambda c0, c1: potentials_chunks(X, T, mind, row_w, rows, copy_rows, c0, c1,
-                                                      parts, nparts),
-                     nparts.shape[0], parallel)
+    n = mind.shape[0]
+    nch = (n + rows - 1) // rows
+    parts = np.zeros((nch, T.shape[0], MSUM_CAP))
+    nparts = np.zeros((nch, T.shape[0]), dtype=np.int64)
+    T = np.ascontiguousarray(T, dtype=np.float64)
+
+    def run(c0, c1):
+        for s, R in c_float64_slabs(X, rows, c0, c1):
+            lo, hi = s * rows, s * rows + R.shape[0]
+            e = s + (R.shape[0] + rows - 1) // rows
+            potentials_chunks(R, T, mind[lo:hi], row_w[lo:hi] if row_w.shape[0] else row_w,
+                              rows, parts[s:e], nparts[s:e])
+
+    run_chunk_ranges(run, nch, parallel)
     return parts, nparts
 
 
@@ -503,22 +492,13 @@ def bernoulli_select_serial(mind, key, g0, ell, phi, out):
     """``out[i] = 1`` where ``uniform(key, g0+i) * phi < ell * mind[i]`` (k-means‖:
     each row is drawn with probability ``min(1, ell * mind[i] / phi)``)."""
     for i in range(mind.shape[0]):
-        out[i] = 1 if uniform(key, g0 + i) * phi < ell * mind[i] else 0
+        out[i] = 1 if uniform_at(key, g0 + i) * phi < ell * mind[i] else 0
 
 
 def bernoulli_select(mind, key, g0, ell, phi, out):
     """:func:`bernoulli_select_serial` over this rank's kernel threads."""
     _elementwise(mind.shape[0], lambda lo, hi: bernoulli_select_serial(
         mind[lo:hi], key, g0 + lo, ell, phi, out[lo:hi]))
-
-
-@kernel
-def weighted_counts(nearest, m):
-    """How many rows have each of the ``m`` candidates as their nearest."""
-    counts = np.zeros(m, dtype=np.int64)
-    for i in range(nearest.shape[0]):
-        counts[nearest[i]] += 1
-    return counts
 
 
 # ---- finiteness ---------------------------------------------------------------------------
@@ -559,31 +539,7 @@ def finite_probe_serial(X, rows):
 # ---- Lloyd ------------------------------------------------------------------------------
 
 
-@kernel
-def center_block(X, lo, hi, origin, buf):
-    """``buf[:hi-lo] = X[lo:hi] - origin`` (any input dtype and layout)."""
-    p = X.shape[1]
-    if X.strides[0] < X.strides[1]:  # column-major: read each column contiguously
-        for f in range(p):
-            o = origin[f]
-            for i in range(hi - lo):
-                buf[i, f] = X[lo + i, f] - o
-    else:
-        for i in range(hi - lo):
-            for f in range(p):
-                buf[i, f] = X[lo + i, f] - origin[f]
-
-
-@kernel
-def center_dense_block(B, origin, buf):
-    """``buf[:len(B)] = B - origin`` for a dense block (e.g. from a sparse matrix)."""
-    p = B.shape[1]
-    for i in range(B.shape[0]):
-        for f in range(p):
-            buf[i, f] = B[i, f] - origin[f]
-
-
-@kernel
+@kernel(inline="always")
 def _nearest(GT, cn, best, arg):
     """Nearest centre of each row from ``GT[j, i] = c_j . x_i``: the argmin over j of
     ``|c_j|^2 - 2 c_j . x_i`` (ties: the smaller j)."""
@@ -602,25 +558,44 @@ def _nearest(GT, cn, best, arg):
 
 
 @kernel
-def assign_accumulate(buf, GT, cn, sums, counts, best, arg):
-    """Assign the rows of ``buf`` (centred) to their nearest centre and add them to
-    the per-cluster ``sums`` (k, p) and ``counts`` (k)."""
+def assign_block(buf, GT, cn, Cc, w, final, sums, counts, colstats, labels, dist, parts, npart,
+                 best, arg):
+    """Assign the rows of ``buf`` (centred) to their nearest centre; returns the new
+    count of the exact-sum partials ``parts[:npart]``.
+
+    * ``final`` false: add the rows (times ``w`` when weighted) to the per-cluster
+      ``sums`` (k, p) and their weights (1 each when not weighted) to ``counts``
+      (k); when ``colstats`` has rows, also the columns' plain sums and sums of
+      squares of ``buf`` into ``colstats[0]``/``colstats[1]`` (unweighted).
+    * ``final`` true: each row's label and squared distance to its centre, summed
+      from the differences (not the cancelling expanded form), into ``labels`` and
+      ``dist``; the distances (times ``w``) are added to the partials.
+
+    One kernel for both (instead of two) so that the first run compiles the nearest
+    centre search once.
+    """
     nb = GT.shape[1]
     p = buf.shape[1]
+    weighted = w.shape[0] > 0
     _nearest(GT, cn, best[:nb], arg[:nb])
+    if final:
+        for i in range(nb):
+            a = arg[i]
+            labels[i] = a
+            d = sqdist_row(buf, i, Cc, a)
+            dist[i] = d
+            npart = msum_add(parts, npart, d * w[i] if weighted else d)
+        return npart
     for i in range(nb):
         a = arg[i]
-        counts[a] += 1
+        wi = w[i] if weighted else 1.0
+        counts[a] += wi
         for f in range(p):
-            sums[a, f] += buf[i, f]
-
-
-@kernel
-def assign_final(buf, GT, cn, Cc, labels, dist, best, arg):
-    """Nearest centre of each row and its squared distance to it, summed from the
-    differences (not the cancelling expanded form)."""
-    nb = GT.shape[1]
-    _nearest(GT, cn, best[:nb], arg[:nb])
-    for i in range(nb):
-        labels[i] = arg[i]
-        dist[i] = sqdist_row(buf, i, Cc, arg[i])
+            sums[a, f] += wi * buf[i, f]
+    if colstats.shape[0] > 0:
+        for i in range(nb):
+            for f in range(p):
+                x = np.float64(buf[i, f])
+                colstats[0, f] += x
+                colstats[1, f] += x * x
+    return npart

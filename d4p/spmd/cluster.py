@@ -5,10 +5,14 @@ KMeans: the initial centres come from a distributed ``kmeans_init``
 (``'k-means++'``: greedy k-means++ with scikit-learn's ``2 + log(k)`` trials;
 ``'random'``: distinct random rows) or from the ``init`` array; Lloyd's
 iterations from a distributed ``kmeans`` whose stopping threshold is
-scikit-learn's (``tol`` times the mean column variance).  With an ``init`` array
-the result is scikit-learn's; with random initialisations it is the same
-algorithm with d4p's random stream (the same for any split over ranks, not
-scikit-learn's draws).  ``labels_`` are this rank's rows.
+scikit-learn's (``tol`` times the mean column variance, taken by ``kmeans`` from
+its first pass: ``scaleThreshold=True``).  With an ``init`` array the result is
+scikit-learn's; with random initialisations it is the same algorithm with d4p's
+random stream (the same for any split over ranks, not scikit-learn's draws).
+``sample_weight`` reaches both as row weights (d4p's extension), except that, as
+in scikit-learn, an ``init`` array ignores them; weights equal on every row of
+every rank are no weights (scikit-learn's ``None`` is all ones) with the inertia
+scaled.  ``labels_`` are this rank's rows.
 """
 import warnings
 
@@ -22,13 +26,48 @@ from sklearn.utils.validation import validate_data
 
 import d4p
 
-from ._base import (FINITE_IN_D4P, AllOrNone, Collective, agreed_seed, agreed_weight,
-                    check_weights, constant_weight, current_comm, global_sum, raise_everywhere,
-                    rows_of, sklearn_nan_message)
+from ._base import (FINITE_IN_D4P, AllOrNone, Collective, agreed_seed, check_weights,
+                    current_comm, global_sum, raise_everywhere, rows_of, sklearn_nan_message)
 
 
 def _fptype(dtype):
     return "float" if np.dtype(dtype) == np.float32 else "double"
+
+
+def _row_weights(sample_weight, X):
+    """scikit-learn's check of ``sample_weight`` (None, a number, or one per row),
+    and non-negative; returns (float64 weights or None, summary to record): None
+    without weights, "empty" for a rank with no rows, the common value when this
+    rank's weights are all equal, NaN otherwise."""
+    if sample_weight is None:
+        return None, None
+    # All-zero weights on one rank are fine when another rank has some (checked
+    # over all ranks in _agreed_weights).
+    w = check_weights(sample_weight, X, dtype=np.float64, allow_all_zero_weights=True)
+    if (w < 0).any():
+        bad = int(np.flatnonzero(w < 0)[0])
+        raise ValueError(f"sample_weight must be non-negative; got {w[bad]} at row {bad}")
+    if w.size == 0:
+        return w, "empty"
+    return w, (float(w[0]) if np.all(w == w[0]) else float("nan"))
+
+
+def _agreed_weights(step, where, w, n_local):
+    """(this rank's weights for d4p or None, factor of the inertia).  Weights equal
+    on every rank's rows are no weights (the factor scales the inertia); a rank
+    without weights, among ranks with weights, has weight 1 per row (None is all
+    ones in scikit-learn)."""
+    values = {1.0 if i["extra"] is None else i["extra"] for i in step.infos
+              if i["extra"] != "empty" and i["n"]}
+    if len(values) == 1 and not any(v != v for v in values):
+        factor = next(iter(values))
+        if factor == 0:
+            raise_everywhere(step.comm, {0: ("ValueError", "Sample weights must contain at "
+                                                           "least one non-zero number.")}, where)
+        return None, factor
+    if not values:  # no rows anywhere: caught by the row count check
+        return None, 1.0
+    return (np.ones(n_local) if w is None else w), 1.0
 
 
 def _same_clustering(labels1, labels2, k):
@@ -68,7 +107,9 @@ class KMeans(sk_cluster.KMeans):
     ``predict`` and ``transform`` act on this rank's rows; ``labels_`` are this
     rank's rows.  ``algorithm='elkan'`` gives the same clustering by Lloyd's
     iterations.  A callable ``init`` raises NotImplementedError (it would see
-    only this rank's rows); so does a non-uniform ``sample_weight``.
+    only this rank's rows).  ``sample_weight`` (each rank's, aligned with its
+    rows) weights the initialisation, the means and the inertia, as in
+    scikit-learn; negative weights are rejected.
     """
 
     @sklearn_nan_message
@@ -83,7 +124,7 @@ class KMeans(sk_cluster.KMeans):
                                           "pass 'k-means++', 'random' or an array")
             X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
                               **FINITE_IN_D4P, order="C", accept_large_sparse=False, ensure_min_samples=0)
-            weight = constant_weight(sample_weight, X)
+            weights, summary = _row_weights(sample_weight, X)
             init = self.init
             init_is_array = not isinstance(init, str)
             if init_is_array:
@@ -95,19 +136,15 @@ class KMeans(sk_cluster.KMeans):
                     raise ValueError(f"The shape of the initial centers {init.shape} does not "
                                      f"match the number of features of the data "
                                      f"{X.shape[1]}.")
-            step.record(X, extra=weight)
+            step.record(X, extra=summary)
         n = step.agreed_rows()
-        weight = agreed_weight(step, where, "d4p.kmeans")
+        weights, factor = _agreed_weights(step, where, weights, X.shape[0])
         if n < self.n_clusters:
             raise_everywhere(step.comm, {0: ("ValueError", f"n_samples={n} should be >= "
                                                            f"n_clusters={self.n_clusters}.")},
                              where)
         k = self.n_clusters
         fp = _fptype(X.dtype)
-        moments = d4p.low_order_moments(estimatesToCompute="estimatesAll",
-                                        distributed=True).compute(X)
-        self._tol = 0.0 if self.tol == 0 else float(
-            np.mean(moments.sumSquaresCentered.reshape(-1) / n) * self.tol)
         if self.n_init == "auto":
             n_init = 10 if (isinstance(self.init, str) and self.init == "random") else 1
         else:
@@ -128,11 +165,14 @@ class KMeans(sk_cluster.KMeans):
                 C0 = d4p.kmeans_init(k, fptype="double", method=method,
                                      nTrials=2 + int(np.log(k)),
                                      seed=int(rng.randint(0, 2**31 - 1)),
-                                     distributed=True).compute(X).centroids
-            res = d4p.kmeans(k, self.max_iter, fptype=fp, accuracyThreshold=self._tol,
-                             assignFlag=True, distributed=True).compute(X, C0)
+                                     distributed=True).compute(X, weights=weights).centroids
+            # scikit-learn's tol is relative to the mean column variance: kmeans takes
+            # it from its first pass (scaleThreshold), so no pass of its own.
+            res = d4p.kmeans(k, self.max_iter, fptype=fp, accuracyThreshold=float(self.tol),
+                             assignFlag=True, distributed=True,
+                             scaleThreshold=True).compute(X, C0, weights=weights)
             labels = res.assignments.reshape(-1).astype(np.int32)
-            inertia = float(res.objectiveFunction[0, 0]) * weight
+            inertia = float(res.objectiveFunction[0, 0]) * factor
             if best is None or (inertia < best[1] and not _same_clustering(labels, best[0], k)):
                 best = (labels, inertia, np.asarray(res.centroids), int(res.nIterations[0, 0]))
         labels, inertia, centers, n_iter = best
