@@ -162,14 +162,18 @@ def parallel_plus(X, k, factor=0.5, rounds=5, seed=777777, row_w=None):
     return plus_plus(np.array(cands), k, 2 + int(math.log(k)), seed, TAG_REDUCE, weights)
 
 
-def lloyd(X, C, max_iter, threshold=0.0, row_w=None):
+def lloyd(X, C, max_iter, threshold=0.0, row_w=None, report_ties=False):
     """oneDAL batch Lloyd: (centroids, labels, objective, iterations); with row
-    weights, weighted means and objective."""
+    weights, weighted means and objective.  With ``report_ties``, a fifth value
+    says whether an empty cluster's choice of the farthest row was a near tie
+    (equal distances in exact arithmetic, e.g. the two rows of a two-row cluster,
+    which rounding may order either way)."""
     X = np.asarray(X, dtype=np.float64)
     C = np.array(C, dtype=np.float64)
     k = C.shape[0]
     w = np.ones(len(X)) if row_w is None else np.asarray(row_w, dtype=np.float64)
     it = 0
+    tied = False
     for it in range(1, max_iter + 1):
         d = np.stack([sqdist(X, c) for c in C], axis=1)
         labels = d.argmin(axis=1)
@@ -180,7 +184,10 @@ def lloyd(X, C, max_iter, threshold=0.0, row_w=None):
         empty = np.flatnonzero(counts == 0)
         if empty.size and mind.max() > 0:
             # the farthest rows (distance desc, index asc) leave their cluster
-            for j, i in zip(empty, np.lexsort((np.arange(len(X)), -mind))):
+            order = np.lexsort((np.arange(len(X)), -mind))
+            edge = mind[order[:len(empty) + 1]]
+            tied |= bool(np.any(np.abs(np.diff(edge)) <= 1e-9 * np.abs(edge[:-1])))
+            for j, i in zip(empty, order):
                 sums[labels[i]] -= w[i] * X[i]
                 counts[labels[i]] -= w[i]
                 counts[j] = w[i]
@@ -199,4 +206,5 @@ def lloyd(X, C, max_iter, threshold=0.0, row_w=None):
             break
     d = np.stack([sqdist(X, c) for c in C], axis=1)
     labels = d.argmin(axis=1)
-    return C, labels, math.fsum(d[np.arange(len(X)), labels] * w), it
+    result = C, labels, math.fsum(d[np.arange(len(X)), labels] * w), it
+    return result + (tied,) if report_ties else result

@@ -625,7 +625,8 @@ def test_property_kmeans_any_split_equals_batch_and_reference(n, p, k, nranks, s
     # cost one more iteration depending on the summation order.
     thr = 1e-20
     ref = d4p.kmeans(k, max_iter, accuracyThreshold=thr).compute(X, C0)
-    assert_lloyd(ref, X, C0, max_iter, thr)
+    if not nk.lloyd(X, C0, max_iter, thr, report_ties=True)[-1]:
+        assert_lloyd(ref, X, C0, max_iter, thr)  # a near tie may go either way
 
     def body():
         return d4p.kmeans(k, max_iter, accuracyThreshold=thr, distributed=True).compute(
