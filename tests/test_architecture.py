@@ -133,3 +133,17 @@ def test_module_says_its_job_and_is_short(name):
     assert doc and doc.splitlines()[0].strip(), f"{name} has no docstring saying its job"
     lines = len(path.read_text().splitlines())
     assert lines <= MAX_LINES, f"{name} has {lines} lines (at most {MAX_LINES})"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith("d4p.kernels.")
+                                        and n != "d4p.kernels.jit"))
+def test_kernels_compile_through_d4p_kernel(name):
+    """Every kernel goes through ``d4p.kernels.jit.kernel`` (cache, nogil, the per-node
+    compile lock, the one first-run notice, the compile log): a bare Numba ``njit``
+    would compile beside the lock, silently, on every rank at once."""
+    tree = ast.parse(MODULES[name].read_text())
+    bare = sorted({node.lineno for node in ast.walk(tree)
+                   if isinstance(node, (ast.Name, ast.Attribute))
+                   and (node.id if isinstance(node, ast.Name) else node.attr)
+                   in ("njit", "jit", "generated_jit", "vectorize", "guvectorize")})
+    assert not bare, f"{name}: Numba decorators used directly on lines {bare}"

@@ -13,7 +13,7 @@ column order: the test scikit-learn's KD and ball trees make, so a point at
 exactly ``eps`` is decided the same way.
 """
 import numpy as np
-from numba import njit
+from .jit import kernel
 
 #: Coordinates the grid is built on (the widest ones).
 GRID_DIMS = 3
@@ -76,7 +76,7 @@ def cell_blocks(start, points_per_block):
     return np.unique(np.concatenate(([0], inner[(inner > 0) & (inner < ncell)], [ncell])))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _lower_bound(cells, key):
     """First cell whose coordinates are >= ``key`` lexicographically."""
     lo, hi = 0, cells.shape[0]
@@ -95,7 +95,7 @@ def _lower_bound(cells, key):
     return lo
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _forward_ranges(cells, ci, ranges, key):
     """Fill ``ranges`` with runs [first, end) of cells holding cell ``ci``'s forward
     neighbours: itself and the next cell along the last coordinate, and the cells
@@ -133,7 +133,7 @@ def _forward_ranges(cells, ci, ranges, key):
     return count
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def neighbour_pairs(Xs, cells, start, eps2, owned, c0, c1):
     """Pairs ``(a, b)``, ``a < b`` sorted positions, of points within eps of each
     other, ``a`` in cells ``c0 .. c1-1``; pairs of two points not ``owned`` (two halo
@@ -178,7 +178,7 @@ def neighbour_pairs(Xs, cells, start, eps2, owned, c0, c1):
     return pa[:m], pb[:m]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def add_pair_weights(pa, pb, w, total):
     """``total[a] += w[b]`` and ``total[b] += w[a]`` for every pair (in float64)."""
     for t in range(pa.shape[0]):
@@ -188,7 +188,7 @@ def add_pair_weights(pa, pb, w, total):
         total[b] += w[a]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _find(parent, i):
     while parent[i] != i:
         parent[i] = parent[parent[i]]        # path halving
@@ -196,7 +196,7 @@ def _find(parent, i):
     return i
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def union_pairs(pa, pb, ok, parent, key):
     """Union the pairs whose two points are ``ok``; each set's root is its point of
     smallest ``key``."""
@@ -213,7 +213,7 @@ def union_pairs(pa, pb, ok, parent, key):
                     parent[ra] = rb
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def root_keys(parent, key, ok):
     """The key of each ``ok`` point's root (the smallest key of its set); -1 elsewhere."""
     n = parent.shape[0]
@@ -224,7 +224,7 @@ def root_keys(parent, key, ok):
     return out
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def cross_label_pairs(pa, pb, label, owned):
     """``(label[a], label[b])`` for pairs of an owned and a halo point that both carry
     a label (both are core points), as an (m, 2) int64 array."""
@@ -246,7 +246,7 @@ def cross_label_pairs(pa, pb, label, owned):
     return out
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def border_minimum(pa, pb, label, border, best):
     """For each ``border`` point, the smallest ``label`` (>= 0) among its neighbours:
     scikit-learn's border rule (the first cluster to reach it, clusters being
@@ -260,7 +260,7 @@ def border_minimum(pa, pb, label, border, best):
             best[b] = label[a]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def union_find_min(a, b, nlabels):
     """Connected components of the graph on ``0..nlabels-1`` with edges (a[t], b[t]):
     each node's component root, the component's smallest node."""

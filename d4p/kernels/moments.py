@@ -34,7 +34,7 @@ def chunk_rows(p):
 
 
 @kernel(inline="always")
-def _row_major_sweeps(X, lo, hi, mn, mx, s, sq, m2, r):
+def _row_major_sweeps(X, lo, hi, mn, mx, s, sq, m2, r, mean):
     """The two sweeps over a C-ordered chunk, four rows per pass over the columns.
 
     Each accumulator still receives the rows strictly in order (no reassociation);
@@ -60,7 +60,8 @@ def _row_major_sweeps(X, lo, hi, mn, mx, s, sq, m2, r):
             mx[j] = max(mx[j], a)
             s[j] += a
             sq[j] += a * a
-    mean = s / (hi - lo)
+    for j in range(p):
+        mean[j] = s[j] / (hi - lo)
     i = lo
     while i + 4 <= hi:
         r0, r1, r2, r3 = X[i], X[i + 1], X[i + 2], X[i + 3]
@@ -80,18 +81,23 @@ def _row_major_sweeps(X, lo, hi, mn, mx, s, sq, m2, r):
 
 
 @kernel(inline="always")
-def _chunk_moments(X, lo, hi, out):
-    """Fill ``out`` (N_STATS, p) with the moments of rows ``lo:hi`` of ``X``."""
+def _chunk_moments(X, lo, hi, out, mn, mx, s, sq, m2, r, mean):
+    """Fill ``out`` (N_STATS, p) with the moments of rows ``lo:hi`` of ``X``.
+
+    The accumulators are separate scratch vectors (not rows of ``out``), passed
+    in rather than allocated here: no numpy allocation or array expression in a
+    kernel keeps its first compile short, and separate vectors let LLVM
+    vectorise the loops over columns after its run-time overlap checks.
+    """
     p = X.shape[1]
     nrows = hi - lo
-    # Separate accumulators (not rows of ``out``) so LLVM can prove they do not
-    # alias and vectorise the loop over columns.
-    mn = np.full(p, np.inf)
-    mx = np.full(p, -np.inf)
-    s = np.zeros(p)
-    sq = np.zeros(p)
-    m2 = np.zeros(p)
-    r = np.zeros(p)  # residual sums around the provisional mean
+    for j in range(p):
+        mn[j] = np.inf
+        mx[j] = -np.inf
+        s[j] = 0.0
+        sq[j] = 0.0
+        m2[j] = 0.0
+        r[j] = 0.0  # residual sums around the provisional mean
     if X.strides[0] < X.strides[1]:  # column-major: walk each column contiguously
         for j in range(p):
             for i in range(lo, hi):
@@ -100,50 +106,56 @@ def _chunk_moments(X, lo, hi, out):
                 mx[j] = max(mx[j], x)
                 s[j] += x
                 sq[j] += x * x
-            mean = s[j] / nrows
+            mean_j = s[j] / nrows
             for i in range(lo, hi):
-                d = np.float64(X[i, j]) - mean
+                d = np.float64(X[i, j]) - mean_j
                 m2[j] += d * d
                 r[j] += d
     else:
-        _row_major_sweeps(X, lo, hi, mn, mx, s, sq, m2, r)
-    out[MIN] = mn
-    out[MAX] = mx
-    out[SUM] = s
-    out[SUMSQ] = sq
-    out[ORIGIN] = s / nrows
-    out[OFFSET] = r / nrows
-    out[M2] = m2 - r * r / nrows
+        _row_major_sweeps(X, lo, hi, mn, mx, s, sq, m2, r, mean)
+    for j in range(p):
+        out[MIN, j] = mn[j]
+        out[MAX, j] = mx[j]
+        out[SUM, j] = s[j]
+        out[SUMSQ, j] = sq[j]
+        out[ORIGIN, j] = s[j] / nrows
+        out[OFFSET, j] = r[j] / nrows
+        out[M2, j] = m2[j] - r[j] * r[j] / nrows
 
 
 @kernel
-def _combine(parts, n, rows):
-    """Fold the per-chunk table into the whole block's (N_STATS, p) table."""
+def _combine(parts, n, rows, total):
+    """Fold the per-chunk table into ``total``, the whole block's (N_STATS, p) table."""
     p = parts.shape[2]
-    total = parts[0].copy()
+    for t in range(N_STATS):
+        for j in range(p):
+            total[t, j] = parts[0, t, j]
     count = min(rows, n)
     for c in range(1, parts.shape[0]):
         nb = min(rows, n - c * rows)
-        part = parts[c]
         new_count = count + nb
         for j in range(p):
-            total[MIN, j] = min(total[MIN, j], part[MIN, j])
-            total[MAX, j] = max(total[MAX, j], part[MAX, j])
-            total[SUM, j] += part[SUM, j]
-            total[SUMSQ, j] += part[SUMSQ, j]
-            delta = (part[ORIGIN, j] - total[ORIGIN, j]) + (part[OFFSET, j] - total[OFFSET, j])
-            total[M2, j] += part[M2, j] + delta * delta * count * nb / new_count
+            total[MIN, j] = min(total[MIN, j], parts[c, MIN, j])
+            total[MAX, j] = max(total[MAX, j], parts[c, MAX, j])
+            total[SUM, j] += parts[c, SUM, j]
+            total[SUMSQ, j] += parts[c, SUMSQ, j]
+            delta = ((parts[c, ORIGIN, j] - total[ORIGIN, j])
+                     + (parts[c, OFFSET, j] - total[OFFSET, j]))
+            total[M2, j] += parts[c, M2, j] + delta * delta * count * nb / new_count
             total[OFFSET, j] += delta * nb / new_count
         count = new_count
-    return total
 
 
 @kernel
-def moments_chunks(X, rows, c0, c1, parts):
-    """Moments of chunks ``c0:c1`` (``rows`` rows each) of ``X`` into ``parts[c]``."""
+def moments_chunks(X, rows, c0, c1, parts, scratch):
+    """Moments of chunks ``c0:c1`` (``rows`` rows each) of ``X`` into ``parts[c]``;
+    ``scratch`` is (7, p) of working space for this range."""
     n = X.shape[0]
+    mn, mx, s, sq, m2, r, mean = (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4],
+                                  scratch[5], scratch[6])
     for c in range(c0, c1):
-        _chunk_moments(X, c * rows, min((c + 1) * rows, n), parts[c])
+        _chunk_moments(X, c * rows, min((c + 1) * rows, n), parts[c], mn, mx, s, sq, m2, r,
+                       mean)
 
 
 def moments(X, rows, parallel=False):
@@ -152,8 +164,11 @@ def moments(X, rows, parallel=False):
     n, p = X.shape
     nchunks = (n + rows - 1) // rows
     parts = np.empty((nchunks, N_STATS, p))
-    run_chunk_ranges(lambda c0, c1: moments_chunks(X, rows, c0, c1, parts), nchunks, parallel)
-    return _combine(parts, n, rows)
+    run_chunk_ranges(lambda c0, c1: moments_chunks(X, rows, c0, c1, parts, np.empty((7, p))),
+                     nchunks, parallel)
+    total = np.empty((N_STATS, p))
+    _combine(parts, n, rows, total)
+    return total
 
 
 def moments_serial(X, rows):
