@@ -53,9 +53,16 @@ class multinomial_naive_bayes_model(Result):
         ``LogTheta + LogP`` (daal4py's auxiliary table).
     NFeatures, NumberOfFeatures : int
         p.
+    FeatureCounts : ndarray (nClasses, p), float64
+        d4p extension (not in daal4py): the weighted feature sums of each class
+        over every rank's rows (scikit-learn's ``feature_count_``).
+    ClassCounts : ndarray (nClasses, 1), float64
+        d4p extension: the weighted number of rows of each class (scikit-learn's
+        ``class_count_``).
     """
 
-    _fields = ("LogP", "LogTheta", "AuxTable", "NFeatures", "NumberOfFeatures")
+    _fields = ("LogP", "LogTheta", "AuxTable", "NFeatures", "NumberOfFeatures",
+               "FeatureCounts", "ClassCounts")
 
 
 class multinomial_naive_bayes_training_result(Result):
@@ -127,7 +134,7 @@ def _check_prior(algo, prior, n_classes):
 
 
 @dataclass(frozen=True)
-class ClassCounts:
+class CountTable:
     """A rank's (or a stream's) partial: ``table`` (nClasses, p + 1) holds the
     weighted feature sums per class and, in its last column, the class weights;
     ``n`` is the number of rows."""
@@ -140,7 +147,7 @@ class ClassCounts:
         return cls(0, np.zeros((n_classes, p + 1)))
 
     def merge(self, other):
-        return ClassCounts(self.n + other.n, self.table + other.table)
+        return CountTable(self.n + other.n, self.table + other.table)
 
 
 def _as_column(table, name, n):
@@ -158,7 +165,7 @@ def _as_column(table, name, n):
 def local_counts(data, labels, weights, n_classes, alpha=None):
     """Validate one rank's (or chunk's) inputs and count them.
 
-    Returns ``(ClassCounts, p)``; ``p`` is None for an input of no shape (``[]``).
+    Returns ``(CountTable, p)``; ``p`` is None for an input of no shape (``[]``).
     Raises ValueError/TypeError naming the problem.
     """
     X = check_table(data, "data", finite=False)
@@ -177,7 +184,7 @@ def local_counts(data, labels, weights, n_classes, alpha=None):
     if alpha is not None and alpha.size > 1 and p is not None and alpha.size != p:
         raise ValueError(f"alpha has {alpha.size} values but data has {p} columns")
     if n == 0:
-        return ClassCounts.empty(n_classes, X.shape[1]), p
+        return CountTable.empty(n_classes, X.shape[1]), p
     bad = nbk.first_bad_label(y, n_classes)
     if bad >= 0:
         raise ValueError(f"labels[{bad}] = {y[bad]} is not a class index: labels must be "
@@ -195,7 +202,7 @@ def local_counts(data, labels, weights, n_classes, alpha=None):
     check_finite(X, "data", sums=table[:, :-1].sum(axis=0))
     if negatives:
         _raise_negative(X)
-    return ClassCounts(n, table), p
+    return CountTable(n, table), p
 
 
 def _raise_negative(X):
@@ -302,9 +309,9 @@ class multinomial_naive_bayes_training(Algorithm):
         return Part(counts, {"data": p}, counts.n)
 
     def _identity(self, shape):
-        return ClassCounts.empty(self.nClasses, shape["data"])
+        return CountTable.empty(self.nClasses, shape["data"])
 
-    _merge = staticmethod(ClassCounts.merge)
+    _merge = staticmethod(CountTable.merge)
 
     def _finish(self, counts, run):
         p = run.shape["data"]
@@ -325,7 +332,9 @@ class multinomial_naive_bayes_training(Algorithm):
             LogP=as_fptype(log_p, self._dtype),
             LogTheta=as_fptype(log_theta, self._dtype),
             AuxTable=as_fptype(log_theta + log_p, self._dtype),
-            NFeatures=int(p), NumberOfFeatures=int(p))
+            NFeatures=int(p), NumberOfFeatures=int(p),
+            # the counts stay float64 whatever fptype (they are exact for integer data)
+            FeatureCounts=counts.table[:, :p].copy(), ClassCounts=counts.table[:, p:].copy())
         return multinomial_naive_bayes_training_result(model=model)
 
 
