@@ -37,7 +37,7 @@ from ._algorithm import as_fptype, check_bool, check_fptype, check_method, parse
 from ._inputs import as_table, check_finite, check_table, columns_of, is_sparse
 from ._protocol import Algorithm, Part, warn
 from ._results import Result
-from .naive_bayes import classifier_outputs, classifier_prediction_result
+from .naive_bayes import ClassifierPrediction
 from .newton import BLOCK_BYTES, ConvergenceWarning, LogisticObjective, NewtonSolver
 
 METHODS = ("defaultDense",)
@@ -284,7 +284,7 @@ class logistic_regression_training(Algorithm):
 # ---- prediction -------------------------------------------------------------------------
 
 
-class logistic_regression_prediction(Algorithm):
+class logistic_regression_prediction(ClassifierPrediction):
     """Classify rows (and give class probabilities) with a logistic regression model.
 
     Runs on the rows it is given, on any rank, without communication.
@@ -305,7 +305,6 @@ class logistic_regression_prediction(Algorithm):
     """
 
     _name = "logistic_regression_prediction"
-    _needs_rows = False
 
     def __init__(self, nClasses, fptype="double", method="defaultDense",
                  resultsToEvaluate="computeClassLabels"):
@@ -317,30 +316,9 @@ class logistic_regression_prediction(Algorithm):
         self._results = parse_flags(self._name, "resultsToEvaluate", resultsToEvaluate, RESULTS,
                                     ["computeClassLabels"])
 
-    def compute(self, data, model, setup=False):
-        """Classify the rows of ``data``.
-
-        Parameters
-        ----------
-        data : array-like (n, p), DataFrame, scipy.sparse matrix or CSV file name
-        model : logistic_regression_model
-            From ``logistic_regression_training(...).compute(...).model``.
-        setup : ignored
-            Accepted for daal4py compatibility.
-
-        Returns
-        -------
-        classifier_prediction_result
-        """
-        return self._compute((data, model))
-
-    def _local(self, inputs):
-        data, model = inputs
-        Beta = self._beta(model)
-        p = Beta.shape[1] - 1
-        X = check_table(data, "data", columns=p, finite=False)
+    def _predict(self, X, Beta, labels, probs, logs):
         n, k = X.shape[0], self.nClasses
-        labels, probs, logs = classifier_outputs(n, k, self._results, self._dtype)
+        p = Beta.shape[1] - 1
         W = np.ascontiguousarray(Beta[:, 1:].T)
         b = Beta[:, 0]
         rows = max(64, BLOCK_BYTES // (8 * max(p, k, 1)))
@@ -365,11 +343,8 @@ class logistic_regression_prediction(Algorithm):
                 logs[lo:hi] = log_p
             if probs is not None:
                 probs[lo:hi] = np.exp(log_p)
-        result = classifier_prediction_result(prediction=labels, probabilities=probs,
-                                              logProbabilities=logs)
-        return Part(result, {"data": p}, n)
 
-    def _beta(self, model):
+    def _model_arrays(self, model):
         if isinstance(model, logistic_regression_training_result):
             raise TypeError(f"{self._name}: pass the model (training_result.model), not the "
                             "training result")
@@ -382,4 +357,4 @@ class logistic_regression_prediction(Algorithm):
             held = 2 if Beta.shape[0] == 1 else Beta.shape[0]
             raise ValueError(f"{self._name}: the model is for {held} classes but nClasses is "
                              f"{self.nClasses}")
-        return Beta
+        return Beta, Beta.shape[1] - 1

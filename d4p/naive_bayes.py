@@ -130,6 +130,68 @@ def _check_prior(algo, prior, n_classes):
     return a.copy()
 
 
+def _set_parameters(algo, nClasses, fptype, method, priorClassEstimates, alpha,
+                    resultsToEvaluate):
+    """Set and check the parameters training and prediction share (prediction checks
+    ``alpha`` and the priors too, though the model already holds their effect)."""
+    name = algo._name
+    algo.nClasses = _check_n_classes(name, nClasses)
+    algo.fptype = fptype
+    algo.method = check_method(name, method, METHODS)
+    algo.priorClassEstimates = priorClassEstimates
+    algo.alpha = alpha
+    algo.resultsToEvaluate = resultsToEvaluate
+    algo._results = parse_flags(name, "resultsToEvaluate", resultsToEvaluate, RESULTS,
+                                ["computeClassLabels"])
+    algo._dtype = check_fptype(fptype)
+    algo._alpha = _check_alpha(name, alpha)
+    algo._prior = _check_prior(name, priorClassEstimates, algo.nClasses)
+
+
+class ClassifierPrediction(Algorithm):
+    """What the classifiers' prediction classes share: ``compute(data, model)``
+    classifies the rows it is given, on any rank, without communication, filling
+    the outputs ``resultsToEvaluate`` asks for.
+
+    Subclasses set ``_results`` and ``_dtype`` and give ``_model_arrays(model)``
+    (the model's arrays and its number of features) and ``_predict(X, arrays,
+    labels, probabilities, log_probabilities)`` (fill the outputs that are not
+    None, for the rows of X).
+    """
+
+    _needs_rows = False
+
+    def compute(self, data, model, setup=False):
+        """Classify the rows of ``data``.
+
+        Parameters
+        ----------
+        data : array-like (n, p), DataFrame, scipy.sparse matrix or CSV file name
+            ``"{}"`` in a file name is replaced by the rank.
+        model : the training's model
+            From ``<algorithm>_training(...).compute(...).model``.
+        setup : ignored
+            Accepted for daal4py compatibility.
+
+        Returns
+        -------
+        classifier_prediction_result
+        """
+        return self._compute((data, model))
+
+    def _local(self, inputs):
+        data, model = inputs
+        arrays, p = self._model_arrays(model)
+        X = check_table(data, "data", columns=p, columns_expected_by="the model was trained on {}",
+                        finite=False)
+        labels, probs, log_probs = classifier_outputs(X.shape[0], self.nClasses, self._results,
+                                                      self._dtype)
+        self._predict(X, arrays, labels, probs, log_probs)
+        result = classifier_prediction_result(prediction=labels, probabilities=probs,
+                                              logProbabilities=log_probs)
+        return Part(result, {"data": p}, X.shape[0])
+
+
 # ---- training -------------------------------------------------------------------------------
 
 
@@ -257,19 +319,10 @@ class multinomial_naive_bayes_training(Algorithm):
 
     def __init__(self, nClasses, fptype="double", method="defaultDense", priorClassEstimates=None,
                  alpha=None, resultsToEvaluate="", distributed=False, streaming=False):
-        self.nClasses = _check_n_classes(self._name, nClasses)
-        self.fptype = fptype
-        self.method = check_method(self._name, method, METHODS)
-        self.priorClassEstimates = priorClassEstimates
-        self.alpha = alpha
-        self.resultsToEvaluate = resultsToEvaluate
-        parse_flags(self._name, "resultsToEvaluate", resultsToEvaluate, RESULTS,
-                    ["computeClassLabels"])
+        _set_parameters(self, nClasses, fptype, method, priorClassEstimates, alpha,
+                        resultsToEvaluate)
         self.distributed = check_bool(self._name, "distributed", distributed)
         self.streaming = check_bool(self._name, "streaming", streaming)
-        self._dtype = check_fptype(fptype)
-        self._alpha = _check_alpha(self._name, alpha)
-        self._prior = _check_prior(self._name, priorClassEstimates, self.nClasses)
 
     # fptype only sets the dtype of the model (counting is float64 on every rank)
     _agreed = ("nClasses", "method", "alpha", "priorClassEstimates")
@@ -341,7 +394,7 @@ class multinomial_naive_bayes_training(Algorithm):
 # ---- prediction --------------------------------------------------------------------------
 
 
-class multinomial_naive_bayes_prediction(Algorithm):
+class multinomial_naive_bayes_prediction(ClassifierPrediction):
     """Predict classes (and class probabilities) with a multinomial naive Bayes model.
 
     Runs on the rows it is given, on any rank, without communication (daal4py's
@@ -367,47 +420,15 @@ class multinomial_naive_bayes_prediction(Algorithm):
     """
 
     _name = "multinomial_naive_bayes_prediction"
-    _needs_rows = False
 
     def __init__(self, nClasses, fptype="double", method="defaultDense", priorClassEstimates=None,
                  alpha=None, resultsToEvaluate=""):
-        self.nClasses = _check_n_classes(self._name, nClasses)
-        self.fptype = fptype
-        self.method = check_method(self._name, method, METHODS)
-        self.priorClassEstimates = priorClassEstimates
-        self.alpha = alpha
-        self.resultsToEvaluate = resultsToEvaluate
-        self._dtype = check_fptype(fptype)
-        _check_alpha(self._name, alpha)
-        _check_prior(self._name, priorClassEstimates, self.nClasses)
-        self._results = parse_flags(self._name, "resultsToEvaluate", resultsToEvaluate, RESULTS,
-                                    ["computeClassLabels"])
+        _set_parameters(self, nClasses, fptype, method, priorClassEstimates, alpha,
+                        resultsToEvaluate)
 
-    def compute(self, data, model, setup=False):
-        """Classify the rows of ``data``.
-
-        Parameters
-        ----------
-        data : array-like (n, p), DataFrame, scipy.sparse matrix or CSV file name
-            ``"{}"`` in a file name is replaced by the rank.
-        model : multinomial_naive_bayes_model
-            From ``multinomial_naive_bayes_training(...).compute(...).model``.
-        setup : ignored
-            Accepted for daal4py compatibility.
-
-        Returns
-        -------
-        classifier_prediction_result
-        """
-        return self._compute((data, model))
-
-    def _local(self, inputs):
-        data, model = inputs
-        log_theta, log_p = self._model_arrays(model)
-        X = check_table(data, "data", columns=log_theta.shape[1],
-                        columns_expected_by="the model was trained on {}", finite=False)
+    def _predict(self, X, arrays, labels, probs, log_probs):
+        log_theta, log_p = arrays
         n, k = X.shape[0], self.nClasses
-        labels, probs, log_probs = classifier_outputs(n, k, self._results, self._dtype)
         theta_t = np.ascontiguousarray(log_theta.T)
         none = np.empty((0, 0), self._dtype)
         rows = max(64, _PREDICT_BLOCK_BYTES // (8 * max(X.shape[1], k, 1)))
@@ -437,9 +458,6 @@ class multinomial_naive_bayes_prediction(Algorithm):
         else:
             bounds = np.linspace(0, n, nparts + 1).astype(int)
             _parallel.map_threads(lambda i: predict_rows(bounds[i], bounds[i + 1]), nparts)
-        result = classifier_prediction_result(prediction=labels, probabilities=probs,
-                                              logProbabilities=log_probs)
-        return Part(result, {"data": X.shape[1]}, n)
 
     def _model_arrays(self, model):
         if isinstance(model, multinomial_naive_bayes_training_result):
@@ -455,5 +473,5 @@ class multinomial_naive_bayes_prediction(Algorithm):
         if log_theta.ndim != 2 or log_theta.shape[0] != k or log_p.size != k:
             raise ValueError(f"{self._name}: the model has {log_theta.shape[0]} classes but "
                              f"nClasses is {k}")
-        return log_theta, log_p.reshape(1, k)
+        return (log_theta, log_p.reshape(1, k)), log_theta.shape[1]
 

@@ -165,7 +165,7 @@ def test_prediction_rejects_wrong_model_or_columns():
         pred.compute(X, trained)
     with pytest.raises(ValueError, match="for 3 classes but nClasses is 2"):
         d4p.logistic_regression_prediction(2).compute(X, trained.model)
-    with pytest.raises(ValueError, match="data has 2 columns but 3 are expected"):
+    with pytest.raises(ValueError, match="data has 2 columns but the model was trained on 3"):
         pred.compute(X[:, :2], trained.model)
     with pytest.raises(ValueError, match="nan at row 1"):
         bad = X.copy()

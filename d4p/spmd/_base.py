@@ -27,31 +27,43 @@ from ..comm.base import build_rank_error
 FINITE_IN_D4P = {"ensure_all_finite": False}
 
 
-def sklearn_nan_message(method):
-    """Decorator: the d4p layer's non-finite-input error, reworded as scikit-learn
-    words it ("Input X contains NaN or infinity"), keeping its type and the row and
-    column it names (the same on every rank)."""
+def sklearn_message(reword):
+    """Decorator factory: a ValueError from the d4p layer in scikit-learn's words.
+    ``reword(text)`` gives the new message, or None to keep the error; the type
+    (a RankError stays the same RankError on every rank) and the row and column
+    the error names are kept."""
     import functools
 
     from .._errors import RankError
 
-    @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        try:
-            return method(*args, **kwargs)
-        except ValueError as exc:
-            text = str(exc)
-            if text.startswith("Input X contains NaN"):
-                raise
-            if " contains nan" not in text and " contains inf" not in text and \
-                    " contains -inf" not in text:
-                raise
-            message = f"Input X contains NaN or infinity: {text}"
-            if isinstance(exc, RankError):
-                raise type(exc)(message, exc.failures, exc.where) from exc
-            raise ValueError(message) from exc
+    def decorator(method):
+        @functools.wraps(method)
+        def wrapper(*args, **kwargs):
+            try:
+                return method(*args, **kwargs)
+            except ValueError as exc:
+                message = reword(str(exc))
+                if message is None:
+                    raise
+                if isinstance(exc, RankError):
+                    raise type(exc)(message, exc.failures, exc.where) from exc
+                raise ValueError(message) from exc
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+def _nan_words(text):
+    if text.startswith("Input X contains NaN") or not any(
+            f" contains {v}" in text for v in ("nan", "inf", "-inf")):
+        return None
+    return f"Input X contains NaN or infinity: {text}"
+
+
+#: The d4p layer's non-finite-input error as scikit-learn words it ("Input X
+#: contains NaN or infinity"), naming the row and column.
+sklearn_nan_message = sklearn_message(_nan_words)
 
 
 def current_comm():

@@ -10,36 +10,21 @@ later ``partial_fit``.  Negative counts are found by the training's own pass (no
 separate pass over X).  ``predict`` and ``predict_proba`` act on this rank's rows;
 ``score`` is the accuracy over every rank's rows.
 """
-import functools
-
 import numpy as np
 from sklearn import naive_bayes as sk_naive_bayes
 
 import d4p
 
-from .._errors import RankError
 from ._base import (FINITE_IN_D4P, AllOrNone, Collective, check_class_labels, check_weights,
                     class_indices, distinct_labels, global_accuracy, global_classes,
-                    local_rows_of, raise_everywhere, sklearn_nan_message, validate_xy)
+                    local_rows_of, raise_everywhere, sklearn_message, sklearn_nan_message,
+                    validate_xy)
 
 
-def _sklearn_negative_message(method):
-    """Decorator: the training's negative-count error in scikit-learn's words
-    ("Negative values in data passed to MultinomialNB"), keeping its type and the
-    row and column it names."""
-    @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        try:
-            return method(*args, **kwargs)
-        except ValueError as exc:
-            if "needs non-negative feature counts" not in str(exc):
-                raise
-            message = f"Negative values in data passed to MultinomialNB (input X): {exc}"
-            if isinstance(exc, RankError):
-                raise type(exc)(message, exc.failures, exc.where) from exc
-            raise ValueError(message) from exc
-
-    return wrapper
+#: The training's negative-count error in scikit-learn's words.
+_sklearn_negative_message = sklearn_message(
+    lambda text: f"Negative values in data passed to MultinomialNB (input X): {text}"
+    if "needs non-negative feature counts" in text else None)
 
 
 class MultinomialNB(sk_naive_bayes.MultinomialNB):
