@@ -265,7 +265,8 @@ class logistic_regression_training(Algorithm):
                  "probabilities are at rounding level.  Give interceptFlag=False with "
                  "penaltyL2 > 0, or only the classes present", ConvergenceWarning)
         problem = LogisticObjective(X, y, self.nClasses, self.interceptFlag, comm,
-                                    run.total_rows, self.penaltyL1, self.penaltyL2)
+                                    run.total_rows, self.penaltyL1, self.penaltyL2,
+                                    run.row_offset, counts)
         theta, iterations = NewtonSolver(problem, self.accuracyThreshold, self.maxIterations,
                                          run.where).run()
         W, b = problem.split(theta)

@@ -1,4 +1,5 @@
 """logistic_regression_*: the exact optimum (scikit-learn / scipy), any split, bad inputs."""
+import contextlib
 import pickle
 import warnings
 
@@ -377,6 +378,52 @@ def test_parameter_mismatch_raises_on_all():
     expect_all_ranks("interceptFlag is", X, y, interceptFlag=on_last_rank(True, False))
     expect_all_ranks("nClasses is", X, y, k=on_last_rank(4, 3))
     expect_all_ranks("accuracyThreshold is", X, y, accuracyThreshold=on_last_rank(1e-6, 1e-10))
+
+
+# ---- the sampled Hessian (many rows): the same optimum, any split ----------------------------
+
+
+@contextlib.contextmanager
+def sampled_hessian(rows, per_class):
+    """Make the Hessian of small data sampled, as on millions of rows."""
+    from d4p import newton
+
+    names = ("HESSIAN_ROWS", "SAMPLE_ROWS_PER_PARAMETER", "CLASS_ROWS_PER_SAMPLE")
+    saved = [getattr(newton, name) for name in names]
+    for name, value in zip(names, (rows, 0, per_class)):
+        setattr(newton, name, value)
+    try:
+        yield
+    finally:
+        for name, value in zip(names, saved):
+            setattr(newton, name, value)
+
+
+@pytest.mark.parametrize("k, intercept, l2", [(2, True, 0.002), (3, True, 0.0), (4, False, 0.01)])
+def test_sampled_hessian_reaches_the_same_optimum(k, intercept, l2):
+    X, y = data(600, 4, k, seed=40 + k)
+    exact = train(X, y, k, intercept, l2=l2)
+    with sampled_hessian(60, 10):  # every 10th row
+        sampled = train(X, y, k, intercept, l2=l2)
+    assert_beta(sampled.model.Beta, exact.model.Beta, rtol=1e-11)
+    assert_beta(sampled.model.Beta, naive.sklearn_beta(X, y, k, l2, intercept))
+
+
+def test_poor_sampled_hessian_switches_to_the_full_one():
+    X, y = data(600, 4, 3, seed=43)
+    exact = train(X, y, 3, l2=0.001)
+    with sampled_hessian(4, 2):  # 4 rows of 600: steps shrink slowly near the optimum
+        sampled = train(X, y, 3, l2=0.001)
+    assert_beta(sampled.model.Beta, exact.model.Beta, rtol=1e-11)
+    assert sampled.nIterations < 30
+
+
+@spmd
+def test_split_sampled_hessian():
+    with sampled_hessian(40, 10):
+        dist = check_split(3, True, l2=0.002, n=400, seed=44)
+    X, y = data(400, 4, 3, seed=44)
+    assert_beta(dist.model.Beta, naive.sklearn_beta(X, y, 3, 0.002, True))
 
 
 # ---- property: any split equals batch -------------------------------------------------------
