@@ -6,10 +6,11 @@ gradient and Hessian products need, in one pass and in float64, with the
 numerically stable forms (no ``1 - σ`` cancellation, no overflow of ``exp``).
 """
 import numpy as np
-from numba import njit
+
+from .jit import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def binary_terms(z, y, r, w):
     """Sigmoid loss terms of one block.
 
@@ -36,7 +37,7 @@ def binary_terms(z, y, r, w):
     return loss, bad
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def binary_loss(z, y):
     """The summed sigmoid log-loss of one block (line search)."""
     loss = 0.0
@@ -49,7 +50,17 @@ def binary_loss(z, y):
     return loss
 
 
-@njit(cache=True, nogil=True)
+@kernel
+def _row_max(Z, i):
+    """The largest score of row ``i`` (taken out before exponentiating)."""
+    top = Z[i, 0]
+    for c in range(1, Z.shape[1]):
+        if Z[i, c] > top:
+            top = Z[i, c]
+    return top
+
+
+@kernel
 def softmax_terms(Z, y, P):
     """Softmax loss terms of one block.
 
@@ -62,10 +73,7 @@ def softmax_terms(Z, y, P):
     loss = 0.0
     bad = 0
     for i in range(n):
-        top = Z[i, 0]
-        for c in range(1, k):
-            if Z[i, c] > top:
-                top = Z[i, c]
+        top = _row_max(Z, i)
         own = Z[i, y[i]]
         for c in range(k):
             if c != y[i] and Z[i, c] >= own:
@@ -84,16 +92,13 @@ def softmax_terms(Z, y, P):
     return loss, bad
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def softmax_loss(Z, y):
     """The summed softmax cross-entropy of one block (line search)."""
     n, k = Z.shape
     loss = 0.0
     for i in range(n):
-        top = Z[i, 0]
-        for c in range(1, k):
-            if Z[i, c] > top:
-                top = Z[i, c]
+        top = _row_max(Z, i)
         total = 0.0
         for c in range(k):
             total += np.exp(Z[i, c] - top)
@@ -101,7 +106,7 @@ def softmax_loss(Z, y):
     return loss
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def l1_newton_step(H, g, beta, lam, tol, max_sweeps):
     """The proximal Newton step: ``u`` minimising
 
