@@ -56,8 +56,9 @@ class LogisticObjective:
     """
 
     def __init__(self, X, y, n_classes, intercept, comm, total_rows, l1, l2, row_offset=0,
-                 class_counts=None):
+                 class_counts=None, weights=None):
         self.X, self.y = X, y
+        self.w = np.empty(0) if weights is None else weights  # empty: unweighted
         self.n, self.p = X.shape
         self.rows = 1 if n_classes == 2 else n_classes  # score rows
         self.intercept = intercept
@@ -79,7 +80,7 @@ class LogisticObjective:
             stride = min(stride, int(present.min()) // CLASS_ROWS_PER_SAMPLE)
         self.row_offset = int(row_offset)
         self.stride = 1
-        self._sample = (X, y, 1.0)
+        self._sample = (X, y, self.w, 1.0)
         if stride > 1:
             self._set_stride(stride)
 
@@ -88,13 +89,14 @@ class LogisticObjective:
         Xs = self.X[start::stride]
         Xs = Xs if is_sparse(Xs) else np.ascontiguousarray(Xs)
         sampled = -(-int(self.N) // stride)  # multiples of stride below N, over all ranks
+        ws = np.ascontiguousarray(self.w[start::stride]) if self.w.size else self.w
         self.stride = stride
-        self._sample = (Xs, np.ascontiguousarray(self.y[start::stride]), self.N / sampled)
+        self._sample = (Xs, np.ascontiguousarray(self.y[start::stride]), ws, self.N / sampled)
 
     def use_full_hessian(self):
         """From now on, the Hessian of every row (collective decision: call on all ranks)."""
         self.stride = 1
-        self._sample = (self.X, self.y, 1.0)
+        self._sample = (self.X, self.y, self.w, 1.0)
 
     # -- θ <-> (W, b) --
 
@@ -120,9 +122,9 @@ class LogisticObjective:
         (``None`` for ∇²F when ``hessian`` is False: a pass without the Gram products)."""
         with Agreement(self.comm, where):
             if hessian and self.stride > 1:
-                Xs, ys, scale = self._sample
+                Xs, ys, ws, scale = self._sample
                 local = self._local_sums(theta, "gradient")
-                sample = self._local_sums(theta, "hessian", Xs, ys)
+                sample = self._local_sums(theta, "hessian", Xs, ys, ws)
                 local = np.concatenate([local, sample[local.size:] * scale])
             else:
                 local = self._local_sums(theta, "hessian" if hessian else "gradient")
@@ -147,9 +149,9 @@ class LogisticObjective:
 
     # -- this rank's sums --
 
-    def _local_sums(self, theta, mode, X=None, y=None):
+    def _local_sums(self, theta, mode, X=None, y=None, w=None):
         """This rank's sums over the rows of ``X`` (default: all its rows)."""
-        X, y = (self.X, self.y) if X is None else (X, y)
+        X, y, w = (self.X, self.y, self.w) if X is None else (X, y, w)
         size = {"value": 1, "gradient": 2 + self.m, "hessian": 2 + self.m + self.m * self.m}[mode]
         n = X.shape[0]
         if n == 0:
@@ -157,16 +159,16 @@ class LogisticObjective:
         W, b = self.split(theta)
         nparts = _parallel.thread_parts(n, self.block)
         if nparts == 1:
-            return self._sums(X, y, 0, n, W, b, mode, size)
+            return self._sums(X, y, w, 0, n, W, b, mode, size)
         bounds = np.linspace(0, n, nparts + 1).astype(int)
         parts = _parallel.map_threads(
-            lambda k: self._sums(X, y, bounds[k], bounds[k + 1], W, b, mode, size), nparts)
+            lambda k: self._sums(X, y, w, bounds[k], bounds[k + 1], W, b, mode, size), nparts)
         total = parts[0]
         for part in parts[1:]:
             total = total + part
         return total
 
-    def _sums(self, X, labels, start, stop, W, b, mode, size):
+    def _sums(self, X, labels, weights, start, stop, W, b, mode, size):
         out = np.zeros(size)
         m, q, K = self.m, self.q, self.rows
         hessian = mode == "hessian"
@@ -180,20 +182,22 @@ class LogisticObjective:
             Xb = Xb.toarray() if is_sparse(Xb) else Xb
             Xb = np.asarray(Xb, dtype=np.float64)  # a block-sized copy of float32 only
             y = labels[lo:hi]
+            sw = weights[lo:hi] if weights.size else weights  # empty: unweighted
             Z = Xb @ W.T
             Z += b
             if mode == "value":
-                out[0] += lk.binary_loss(Z[:, 0], y) if K == 1 else lk.softmax_loss(Z, y)
+                out[0] += lk.binary_loss(Z[:, 0], y, sw) if K == 1 else \
+                    lk.softmax_loss(Z, y, sw)
                 continue
             if K == 1:
                 r, w = np.empty(hi - lo), np.empty(hi - lo)
-                loss, bad = lk.binary_terms(np.ascontiguousarray(Z[:, 0]), y, r, w)
+                loss, bad = lk.binary_terms(np.ascontiguousarray(Z[:, 0]), y, sw, r, w)
                 R = r.reshape(-1, 1)
                 A = w.reshape(-1, 1)  # Hessian weights per pair (one pair)
             else:
                 P = np.empty_like(Z)
-                loss, bad = lk.softmax_terms(Z, y, P)
-                R = Z  # P - onehot
+                loss, bad = lk.softmax_terms(Z, y, sw, P)
+                R = Z  # w (P - onehot)
             out[0] += loss
             out[1] += bad
             off = int(self.intercept)
@@ -207,6 +211,9 @@ class LogisticObjective:
                 for j, (k, l) in enumerate(self.pairs):
                     A[:, j] = P[:, k] * (1.0 - P[:, k]) if k == l else -P[:, k] * P[:, l]
                 root = np.sqrt(P)
+                if sw.size:
+                    A *= sw[:, None]
+                    root_w = np.sqrt(sw)
             if off:
                 XA = Xb.T @ A  # (p, pairs): the intercept borders of the Hessian
                 SA = A.sum(axis=0)
@@ -218,7 +225,8 @@ class LogisticObjective:
                     # X^T diag(P_k P_l) X; the weights of block (k, l) are -P_k P_l and,
                     # as the softmax weights of a row sum to zero over l, the diagonal
                     # block (k, k) is the sum of the others' (no syrk of its own).
-                    S = Xb * (root[:, k] * root[:, l])[:, None]
+                    f = root[:, k] * root[:, l]
+                    S = Xb * (f * root_w if sw.size else f)[:, None]
                     G = S.T @ S  # BLAS syrk
                     H[k, off:, l, off:] -= G
                     H[k, off:, k, off:] += G

@@ -31,13 +31,6 @@ D4P_EXPECTED = {
     "KMeans": {"check_sample_weights_not_overwritten": _WEIGHTS,
                "check_sample_weight_equivalence_on_dense_data": _WEIGHTS,
                "check_sample_weight_equivalence_on_sparse_data": _WEIGHTS},
-    "LogisticRegression": {
-        "check_sample_weights_not_overwritten": _WEIGHTS,
-        "check_sample_weight_equivalence_on_dense_data": _WEIGHTS,
-        "check_sample_weight_equivalence_on_sparse_data": _WEIGHTS,
-        "check_classifiers_one_label_sample_weights": _WEIGHTS,
-        "check_class_weight_classifiers": "class_weight: no row weights in the algorithm layer",
-        "check_class_weight_balanced_linear_classifier": "class_weight: no row weights"},
     "KNeighborsClassifier": {
         name: "multi-output y is not supported" for name in (
             "check_classifier_multioutput", "check_classifiers_multilabel_representation_invariance",
