@@ -37,7 +37,7 @@ from ._algorithm import as_fptype, check_bool, check_fptype, check_method, parse
 from ._inputs import as_table, check_finite, check_table, columns_of, is_sparse
 from ._protocol import Algorithm, Part, warn
 from ._results import Result
-from .naive_bayes import classifier_outputs, classifier_prediction_result
+from .naive_bayes import ClassifierPrediction
 from .newton import BLOCK_BYTES, ConvergenceWarning, LogisticObjective, NewtonSolver
 
 METHODS = ("defaultDense",)
@@ -107,6 +107,26 @@ def _check_positive(algo, name, value, integer=False):
 
 
 # ---- the local data and the Newton passes ---------------------------------------------
+
+
+def _local_weights(weights, n):
+    """None, or the row weights as a float64 vector: finite, non-negative, n of them."""
+    if weights is None:
+        return None
+    W = as_table(weights, "weights", allow_sparse=False)
+    if W.shape == (0, 0):
+        W = np.empty((0, 1))
+    if W.shape[0] != n or W.shape[1] != 1:
+        raise ValueError(f"weights must hold one value per row of data ({n}, 1), got shape "
+                         f"{W.shape}")
+    w = np.ascontiguousarray(W[:, 0], dtype=np.float64)
+    if not np.isfinite(w).all():
+        i = int(np.argmax(~np.isfinite(w)))
+        raise ValueError(f"weights must be finite; weights[{i}] = {w[i]}")
+    if n and w.min() < 0:
+        i = int(np.argmax(w < 0))
+        raise ValueError(f"weights must be non-negative; weights[{i}] = {w[i]}")
+    return w
 
 
 def _local_data(data, labels, n_classes):
@@ -218,7 +238,7 @@ class logistic_regression_training(Algorithm):
         self.accuracyThreshold = _check_positive(name, "accuracyThreshold", accuracyThreshold)
         self.maxIterations = _check_positive(name, "maxIterations", maxIterations, integer=True)
 
-    def compute(self, data, labels, setup=False):
+    def compute(self, data, labels, weights=None, setup=False):
         """Train on ``data`` (n, p) and ``labels`` (n, 1) (this rank's rows when
         distributed; collective then).
 
@@ -228,6 +248,11 @@ class logistic_regression_training(Algorithm):
             ``"{}"`` in a file name is replaced by the rank.  A rank may have no rows.
         labels : array-like (n, 1) or (n,)
             Class indices 0 .. nClasses - 1 (integers, or floats holding integers).
+        weights : array-like (n, 1) or (n,), optional
+            d4p extension (daal4py has no row weights): non-negative, finite row
+            weights; the loss becomes ``(1/n) Σ_i w_i loss_i`` (n the number of
+            rows), scikit-learn's ``sample_weight``.  Every rank with rows must give
+            weights, or none must.
         setup : ignored
             Accepted for daal4py compatibility.
 
@@ -235,21 +260,31 @@ class logistic_regression_training(Algorithm):
         -------
         logistic_regression_training_result
         """
-        return self._compute((data, labels))
+        return self._compute((data, labels, weights))
 
     # the protocol's hooks
     def _local(self, inputs):
-        X, y, counts = _local_data(*inputs, self.nClasses)
-        return Part((X, y, counts), {"data": columns_of(X)}, X.shape[0])
+        data, labels, weights = inputs
+        X, y, counts = _local_data(data, labels, self.nClasses)
+        w = _local_weights(weights, X.shape[0])
+        # whether rows are weighted is agreed like a dimension (a rank without rows
+        # and without weights adopts the others')
+        shape = {"data": columns_of(X)}
+        if w is not None or X.shape[0]:
+            shape["weights"] = "given" if w is not None else "not given"
+        return Part((X, y, counts, w), shape, X.shape[0])
 
     def _identity(self, shape):
         p = shape["data"]
-        return (np.empty((0, p)), np.empty(0, dtype=np.int32), np.zeros(self.nClasses))
+        return (np.empty((0, p)), np.empty(0, dtype=np.int32), np.zeros(self.nClasses),
+                None)
 
     _merge = None  # the rows stay on their ranks; _finish runs the Newton rounds
 
     def _finish(self, local, run):
-        X, y, counts = local
+        X, y, counts, w = local
+        if run.shape.get("weights") == "given" and w is None:
+            w = np.ones(X.shape[0])  # an empty rank of a weighted problem
         comm = run.comm
         if comm.size > 1:
             counts = comm.tree_reduce(counts, np.add)
@@ -265,7 +300,8 @@ class logistic_regression_training(Algorithm):
                  "probabilities are at rounding level.  Give interceptFlag=False with "
                  "penaltyL2 > 0, or only the classes present", ConvergenceWarning)
         problem = LogisticObjective(X, y, self.nClasses, self.interceptFlag, comm,
-                                    run.total_rows, self.penaltyL1, self.penaltyL2)
+                                    run.total_rows, self.penaltyL1, self.penaltyL2,
+                                    run.row_offset, counts, w)
         theta, iterations = NewtonSolver(problem, self.accuracyThreshold, self.maxIterations,
                                          run.where).run()
         W, b = problem.split(theta)
@@ -284,7 +320,7 @@ class logistic_regression_training(Algorithm):
 # ---- prediction -------------------------------------------------------------------------
 
 
-class logistic_regression_prediction(Algorithm):
+class logistic_regression_prediction(ClassifierPrediction):
     """Classify rows (and give class probabilities) with a logistic regression model.
 
     Runs on the rows it is given, on any rank, without communication.
@@ -305,7 +341,6 @@ class logistic_regression_prediction(Algorithm):
     """
 
     _name = "logistic_regression_prediction"
-    _needs_rows = False
 
     def __init__(self, nClasses, fptype="double", method="defaultDense",
                  resultsToEvaluate="computeClassLabels"):
@@ -317,30 +352,9 @@ class logistic_regression_prediction(Algorithm):
         self._results = parse_flags(self._name, "resultsToEvaluate", resultsToEvaluate, RESULTS,
                                     ["computeClassLabels"])
 
-    def compute(self, data, model, setup=False):
-        """Classify the rows of ``data``.
-
-        Parameters
-        ----------
-        data : array-like (n, p), DataFrame, scipy.sparse matrix or CSV file name
-        model : logistic_regression_model
-            From ``logistic_regression_training(...).compute(...).model``.
-        setup : ignored
-            Accepted for daal4py compatibility.
-
-        Returns
-        -------
-        classifier_prediction_result
-        """
-        return self._compute((data, model))
-
-    def _local(self, inputs):
-        data, model = inputs
-        Beta = self._beta(model)
-        p = Beta.shape[1] - 1
-        X = check_table(data, "data", columns=p, finite=False)
+    def _predict(self, X, Beta, labels, probs, logs):
         n, k = X.shape[0], self.nClasses
-        labels, probs, logs = classifier_outputs(n, k, self._results, self._dtype)
+        p = Beta.shape[1] - 1
         W = np.ascontiguousarray(Beta[:, 1:].T)
         b = Beta[:, 0]
         rows = max(64, BLOCK_BYTES // (8 * max(p, k, 1)))
@@ -365,11 +379,8 @@ class logistic_regression_prediction(Algorithm):
                 logs[lo:hi] = log_p
             if probs is not None:
                 probs[lo:hi] = np.exp(log_p)
-        result = classifier_prediction_result(prediction=labels, probabilities=probs,
-                                              logProbabilities=logs)
-        return Part(result, {"data": p}, n)
 
-    def _beta(self, model):
+    def _model_arrays(self, model):
         if isinstance(model, logistic_regression_training_result):
             raise TypeError(f"{self._name}: pass the model (training_result.model), not the "
                             "training result")
@@ -382,4 +393,4 @@ class logistic_regression_prediction(Algorithm):
             held = 2 if Beta.shape[0] == 1 else Beta.shape[0]
             raise ValueError(f"{self._name}: the model is for {held} classes but nClasses is "
                              f"{self.nClasses}")
-        return Beta
+        return Beta, Beta.shape[1] - 1

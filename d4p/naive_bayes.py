@@ -53,9 +53,16 @@ class multinomial_naive_bayes_model(Result):
         ``LogTheta + LogP`` (daal4py's auxiliary table).
     NFeatures, NumberOfFeatures : int
         p.
+    FeatureCounts : ndarray (nClasses, p), float64
+        d4p extension (not in daal4py): the weighted feature sums of each class
+        over every rank's rows (scikit-learn's ``feature_count_``).
+    ClassCounts : ndarray (nClasses, 1), float64
+        d4p extension: the weighted number of rows of each class (scikit-learn's
+        ``class_count_``).
     """
 
-    _fields = ("LogP", "LogTheta", "AuxTable", "NFeatures", "NumberOfFeatures")
+    _fields = ("LogP", "LogTheta", "AuxTable", "NFeatures", "NumberOfFeatures",
+               "FeatureCounts", "ClassCounts")
 
 
 class multinomial_naive_bayes_training_result(Result):
@@ -123,11 +130,73 @@ def _check_prior(algo, prior, n_classes):
     return a.copy()
 
 
+def _set_parameters(algo, nClasses, fptype, method, priorClassEstimates, alpha,
+                    resultsToEvaluate):
+    """Set and check the parameters training and prediction share (prediction checks
+    ``alpha`` and the priors too, though the model already holds their effect)."""
+    name = algo._name
+    algo.nClasses = _check_n_classes(name, nClasses)
+    algo.fptype = fptype
+    algo.method = check_method(name, method, METHODS)
+    algo.priorClassEstimates = priorClassEstimates
+    algo.alpha = alpha
+    algo.resultsToEvaluate = resultsToEvaluate
+    algo._results = parse_flags(name, "resultsToEvaluate", resultsToEvaluate, RESULTS,
+                                ["computeClassLabels"])
+    algo._dtype = check_fptype(fptype)
+    algo._alpha = _check_alpha(name, alpha)
+    algo._prior = _check_prior(name, priorClassEstimates, algo.nClasses)
+
+
+class ClassifierPrediction(Algorithm):
+    """What the classifiers' prediction classes share: ``compute(data, model)``
+    classifies the rows it is given, on any rank, without communication, filling
+    the outputs ``resultsToEvaluate`` asks for.
+
+    Subclasses set ``_results`` and ``_dtype`` and give ``_model_arrays(model)``
+    (the model's arrays and its number of features) and ``_predict(X, arrays,
+    labels, probabilities, log_probabilities)`` (fill the outputs that are not
+    None, for the rows of X).
+    """
+
+    _needs_rows = False
+
+    def compute(self, data, model, setup=False):
+        """Classify the rows of ``data``.
+
+        Parameters
+        ----------
+        data : array-like (n, p), DataFrame, scipy.sparse matrix or CSV file name
+            ``"{}"`` in a file name is replaced by the rank.
+        model : the training's model
+            From ``<algorithm>_training(...).compute(...).model``.
+        setup : ignored
+            Accepted for daal4py compatibility.
+
+        Returns
+        -------
+        classifier_prediction_result
+        """
+        return self._compute((data, model))
+
+    def _local(self, inputs):
+        data, model = inputs
+        arrays, p = self._model_arrays(model)
+        X = check_table(data, "data", columns=p, columns_expected_by="the model was trained on {}",
+                        finite=False)
+        labels, probs, log_probs = classifier_outputs(X.shape[0], self.nClasses, self._results,
+                                                      self._dtype)
+        self._predict(X, arrays, labels, probs, log_probs)
+        result = classifier_prediction_result(prediction=labels, probabilities=probs,
+                                              logProbabilities=log_probs)
+        return Part(result, {"data": p}, X.shape[0])
+
+
 # ---- training -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class ClassCounts:
+class CountTable:
     """A rank's (or a stream's) partial: ``table`` (nClasses, p + 1) holds the
     weighted feature sums per class and, in its last column, the class weights;
     ``n`` is the number of rows."""
@@ -140,7 +209,7 @@ class ClassCounts:
         return cls(0, np.zeros((n_classes, p + 1)))
 
     def merge(self, other):
-        return ClassCounts(self.n + other.n, self.table + other.table)
+        return CountTable(self.n + other.n, self.table + other.table)
 
 
 def _as_column(table, name, n):
@@ -158,7 +227,7 @@ def _as_column(table, name, n):
 def local_counts(data, labels, weights, n_classes, alpha=None):
     """Validate one rank's (or chunk's) inputs and count them.
 
-    Returns ``(ClassCounts, p)``; ``p`` is None for an input of no shape (``[]``).
+    Returns ``(CountTable, p)``; ``p`` is None for an input of no shape (``[]``).
     Raises ValueError/TypeError naming the problem.
     """
     X = check_table(data, "data", finite=False)
@@ -177,7 +246,7 @@ def local_counts(data, labels, weights, n_classes, alpha=None):
     if alpha is not None and alpha.size > 1 and p is not None and alpha.size != p:
         raise ValueError(f"alpha has {alpha.size} values but data has {p} columns")
     if n == 0:
-        return ClassCounts.empty(n_classes, X.shape[1]), p
+        return CountTable.empty(n_classes, X.shape[1]), p
     bad = nbk.first_bad_label(y, n_classes)
     if bad >= 0:
         raise ValueError(f"labels[{bad}] = {y[bad]} is not a class index: labels must be "
@@ -195,7 +264,7 @@ def local_counts(data, labels, weights, n_classes, alpha=None):
     check_finite(X, "data", sums=table[:, :-1].sum(axis=0))
     if negatives:
         _raise_negative(X)
-    return ClassCounts(n, table), p
+    return CountTable(n, table), p
 
 
 def _raise_negative(X):
@@ -250,19 +319,10 @@ class multinomial_naive_bayes_training(Algorithm):
 
     def __init__(self, nClasses, fptype="double", method="defaultDense", priorClassEstimates=None,
                  alpha=None, resultsToEvaluate="", distributed=False, streaming=False):
-        self.nClasses = _check_n_classes(self._name, nClasses)
-        self.fptype = fptype
-        self.method = check_method(self._name, method, METHODS)
-        self.priorClassEstimates = priorClassEstimates
-        self.alpha = alpha
-        self.resultsToEvaluate = resultsToEvaluate
-        parse_flags(self._name, "resultsToEvaluate", resultsToEvaluate, RESULTS,
-                    ["computeClassLabels"])
+        _set_parameters(self, nClasses, fptype, method, priorClassEstimates, alpha,
+                        resultsToEvaluate)
         self.distributed = check_bool(self._name, "distributed", distributed)
         self.streaming = check_bool(self._name, "streaming", streaming)
-        self._dtype = check_fptype(fptype)
-        self._alpha = _check_alpha(self._name, alpha)
-        self._prior = _check_prior(self._name, priorClassEstimates, self.nClasses)
 
     # fptype only sets the dtype of the model (counting is float64 on every rank)
     _agreed = ("nClasses", "method", "alpha", "priorClassEstimates")
@@ -302,9 +362,9 @@ class multinomial_naive_bayes_training(Algorithm):
         return Part(counts, {"data": p}, counts.n)
 
     def _identity(self, shape):
-        return ClassCounts.empty(self.nClasses, shape["data"])
+        return CountTable.empty(self.nClasses, shape["data"])
 
-    _merge = staticmethod(ClassCounts.merge)
+    _merge = staticmethod(CountTable.merge)
 
     def _finish(self, counts, run):
         p = run.shape["data"]
@@ -325,14 +385,16 @@ class multinomial_naive_bayes_training(Algorithm):
             LogP=as_fptype(log_p, self._dtype),
             LogTheta=as_fptype(log_theta, self._dtype),
             AuxTable=as_fptype(log_theta + log_p, self._dtype),
-            NFeatures=int(p), NumberOfFeatures=int(p))
+            NFeatures=int(p), NumberOfFeatures=int(p),
+            # the counts stay float64 whatever fptype (they are exact for integer data)
+            FeatureCounts=counts.table[:, :p].copy(), ClassCounts=counts.table[:, p:].copy())
         return multinomial_naive_bayes_training_result(model=model)
 
 
 # ---- prediction --------------------------------------------------------------------------
 
 
-class multinomial_naive_bayes_prediction(Algorithm):
+class multinomial_naive_bayes_prediction(ClassifierPrediction):
     """Predict classes (and class probabilities) with a multinomial naive Bayes model.
 
     Runs on the rows it is given, on any rank, without communication (daal4py's
@@ -358,47 +420,15 @@ class multinomial_naive_bayes_prediction(Algorithm):
     """
 
     _name = "multinomial_naive_bayes_prediction"
-    _needs_rows = False
 
     def __init__(self, nClasses, fptype="double", method="defaultDense", priorClassEstimates=None,
                  alpha=None, resultsToEvaluate=""):
-        self.nClasses = _check_n_classes(self._name, nClasses)
-        self.fptype = fptype
-        self.method = check_method(self._name, method, METHODS)
-        self.priorClassEstimates = priorClassEstimates
-        self.alpha = alpha
-        self.resultsToEvaluate = resultsToEvaluate
-        self._dtype = check_fptype(fptype)
-        _check_alpha(self._name, alpha)
-        _check_prior(self._name, priorClassEstimates, self.nClasses)
-        self._results = parse_flags(self._name, "resultsToEvaluate", resultsToEvaluate, RESULTS,
-                                    ["computeClassLabels"])
+        _set_parameters(self, nClasses, fptype, method, priorClassEstimates, alpha,
+                        resultsToEvaluate)
 
-    def compute(self, data, model, setup=False):
-        """Classify the rows of ``data``.
-
-        Parameters
-        ----------
-        data : array-like (n, p), DataFrame, scipy.sparse matrix or CSV file name
-            ``"{}"`` in a file name is replaced by the rank.
-        model : multinomial_naive_bayes_model
-            From ``multinomial_naive_bayes_training(...).compute(...).model``.
-        setup : ignored
-            Accepted for daal4py compatibility.
-
-        Returns
-        -------
-        classifier_prediction_result
-        """
-        return self._compute((data, model))
-
-    def _local(self, inputs):
-        data, model = inputs
-        log_theta, log_p = self._model_arrays(model)
-        X = check_table(data, "data", columns=log_theta.shape[1],
-                        columns_expected_by="the model was trained on {}", finite=False)
+    def _predict(self, X, arrays, labels, probs, log_probs):
+        log_theta, log_p = arrays
         n, k = X.shape[0], self.nClasses
-        labels, probs, log_probs = classifier_outputs(n, k, self._results, self._dtype)
         theta_t = np.ascontiguousarray(log_theta.T)
         none = np.empty((0, 0), self._dtype)
         rows = max(64, _PREDICT_BLOCK_BYTES // (8 * max(X.shape[1], k, 1)))
@@ -428,9 +458,6 @@ class multinomial_naive_bayes_prediction(Algorithm):
         else:
             bounds = np.linspace(0, n, nparts + 1).astype(int)
             _parallel.map_threads(lambda i: predict_rows(bounds[i], bounds[i + 1]), nparts)
-        result = classifier_prediction_result(prediction=labels, probabilities=probs,
-                                              logProbabilities=log_probs)
-        return Part(result, {"data": X.shape[1]}, n)
 
     def _model_arrays(self, model):
         if isinstance(model, multinomial_naive_bayes_training_result):
@@ -446,5 +473,5 @@ class multinomial_naive_bayes_prediction(Algorithm):
         if log_theta.ndim != 2 or log_theta.shape[0] != k or log_p.size != k:
             raise ValueError(f"{self._name}: the model has {log_theta.shape[0]} classes but "
                              f"nClasses is {k}")
-        return log_theta, log_p.reshape(1, k)
+        return (log_theta, log_p.reshape(1, k)), log_theta.shape[1]
 

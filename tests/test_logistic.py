@@ -1,4 +1,5 @@
 """logistic_regression_*: the exact optimum (scikit-learn / scipy), any split, bad inputs."""
+import contextlib
 import pickle
 import warnings
 
@@ -165,7 +166,7 @@ def test_prediction_rejects_wrong_model_or_columns():
         pred.compute(X, trained)
     with pytest.raises(ValueError, match="for 3 classes but nClasses is 2"):
         d4p.logistic_regression_prediction(2).compute(X, trained.model)
-    with pytest.raises(ValueError, match="data has 2 columns but 3 are expected"):
+    with pytest.raises(ValueError, match="data has 2 columns but the model was trained on 3"):
         pred.compute(X[:, :2], trained.model)
     with pytest.raises(ValueError, match="nan at row 1"):
         bad = X.copy()
@@ -377,6 +378,119 @@ def test_parameter_mismatch_raises_on_all():
     expect_all_ranks("interceptFlag is", X, y, interceptFlag=on_last_rank(True, False))
     expect_all_ranks("nClasses is", X, y, k=on_last_rank(4, 3))
     expect_all_ranks("accuracyThreshold is", X, y, accuracyThreshold=on_last_rank(1e-6, 1e-10))
+
+
+# ---- row weights (a d4p extension): scikit-learn's sample_weight --------------------------------
+
+
+def sample_weights(n, seed):
+    w = np.random.default_rng(seed).uniform(0, 3, n)
+    w[::9] = 0
+    return w
+
+
+@pytest.mark.parametrize("k, intercept, l2", [(2, True, 0.003), (3, True, 0.002), (4, False, 0.01),
+                                              (3, True, 0.0)])
+def test_weights_equal_sklearn_sample_weight(k, intercept, l2):
+    X, y = data(300, 4, k, seed=50 + k)
+    w = sample_weights(300, k)
+    res = d4p.logistic_regression_training(k, interceptFlag=intercept, penaltyL2=l2).compute(
+        X, y, w)
+    C = np.inf if l2 == 0 else 1 / (2 * l2 * 300)
+    clf = LogisticRegression(C=C, fit_intercept=intercept, tol=1e-12, max_iter=10000,
+                             solver="newton-cg").fit(X, y[:, 0], sample_weight=w)
+    assert_beta(res.model.Beta, naive.daal_beta(clf.coef_, clf.intercept_, intercept))
+
+
+def test_integer_weights_are_repeated_rows():
+    X, y = data(200, 3, 3, seed=55)
+    reps = np.arange(200) % 3
+    weighted = d4p.logistic_regression_training(3, interceptFlag=True, penaltyL2=0.01).compute(
+        X, y, reps)
+    # (1/n) Σ w loss with n rows = (Σw / n) × the mean over the repeated rows
+    repeated = train(np.repeat(X, reps, 0), np.repeat(y, reps, 0), 3, True,
+                     l2=0.01 * 200 / reps.sum())
+    assert_beta(weighted.model.Beta, repeated.model.Beta, rtol=1e-10)
+
+
+@spmd
+def test_split_weights():
+    X, y = data(240, 4, 3, seed=56)
+    w = sample_weights(240, 56)
+    algo = d4p.logistic_regression_training(3, interceptFlag=True, penaltyL2=0.002)
+    batch = algo.compute(X, y, w)
+    dist = d4p.logistic_regression_training(3, interceptFlag=True, penaltyL2=0.002,
+                                            distributed=True).compute(local_rows(X),
+                                                                      local_rows(y),
+                                                                      local_rows(w))
+    assert_beta(dist.model.Beta, batch.model.Beta, rtol=1e-11)
+    assert dist.nIterations == batch.nIterations
+
+
+@spmd(ranks=(2, 3, 4))
+def test_weights_on_some_ranks_only_or_bad_raise_on_all():
+    X, y = data(120, 3, 2, seed=57)
+    rows, labels = local_rows(X), local_rows(y)
+    last = d4p.my_procid() == d4p.num_procs() - 1  # the rank with the most rows
+
+    def fit(weights):
+        return d4p.logistic_regression_training(2, distributed=True).compute(rows, labels,
+                                                                            weights)
+
+    with pytest.raises(ValueError, match="weights is"):
+        fit(np.ones(len(rows)) if last else None)
+    for bad, match in ((-1.0, "non-negative"), (np.nan, "finite")):
+        w = np.ones(len(rows))
+        if last:
+            w[0] = bad
+        with pytest.raises(ValueError, match=match):
+            fit(w)
+
+
+# ---- the sampled Hessian (many rows): the same optimum, any split ----------------------------
+
+
+@contextlib.contextmanager
+def sampled_hessian(rows, per_class):
+    """Make the Hessian of small data sampled, as on millions of rows."""
+    from d4p import newton
+
+    names = ("HESSIAN_ROWS", "SAMPLE_ROWS_PER_PARAMETER", "CLASS_ROWS_PER_SAMPLE")
+    saved = [getattr(newton, name) for name in names]
+    for name, value in zip(names, (rows, 0, per_class)):
+        setattr(newton, name, value)
+    try:
+        yield
+    finally:
+        for name, value in zip(names, saved):
+            setattr(newton, name, value)
+
+
+@pytest.mark.parametrize("k, intercept, l2", [(2, True, 0.002), (3, True, 0.0), (4, False, 0.01)])
+def test_sampled_hessian_reaches_the_same_optimum(k, intercept, l2):
+    X, y = data(600, 4, k, seed=40 + k)
+    exact = train(X, y, k, intercept, l2=l2)
+    with sampled_hessian(60, 10):  # every 10th row
+        sampled = train(X, y, k, intercept, l2=l2)
+    assert_beta(sampled.model.Beta, exact.model.Beta, rtol=1e-11)
+    assert_beta(sampled.model.Beta, naive.sklearn_beta(X, y, k, l2, intercept))
+
+
+def test_poor_sampled_hessian_switches_to_the_full_one():
+    X, y = data(600, 4, 3, seed=43)
+    exact = train(X, y, 3, l2=0.001)
+    with sampled_hessian(4, 2):  # 4 rows of 600: steps shrink slowly near the optimum
+        sampled = train(X, y, 3, l2=0.001)
+    assert_beta(sampled.model.Beta, exact.model.Beta, rtol=1e-11)
+    assert sampled.nIterations < 30
+
+
+@spmd
+def test_split_sampled_hessian():
+    with sampled_hessian(40, 10):
+        dist = check_split(3, True, l2=0.002, n=400, seed=44)
+    X, y = data(400, 4, 3, seed=44)
+    assert_beta(dist.model.Beta, naive.sklearn_beta(X, y, 3, 0.002, True))
 
 
 # ---- property: any split equals batch -------------------------------------------------------

@@ -10,7 +10,7 @@ from sklearn.naive_bayes import MultinomialNB
 
 import d4p
 from d4p.kernels import naive_bayes as nbk
-from d4p.naive_bayes import ClassCounts, local_counts
+from d4p.naive_bayes import CountTable, local_counts
 from spmd import local_rows, spmd
 
 ALL = "computeClassLabels|computeClassProbabilities|computeClassLogProbabilities"
@@ -40,6 +40,10 @@ def sklearn_nb(X, y, alpha=1.0, prior=None, weights=None):
 
 def assert_like_sklearn(model, pred, sk, X, tol=1e-12):
     np.testing.assert_allclose(model.LogTheta, sk.feature_log_prob_, rtol=0, atol=tol)
+    # the d4p extension fields: scikit-learn's (weighted) counts, float64
+    np.testing.assert_allclose(model.FeatureCounts, sk.feature_count_, rtol=1e-14, atol=0)
+    np.testing.assert_allclose(model.ClassCounts[:, 0], sk.class_count_, rtol=1e-14, atol=0)
+    assert model.FeatureCounts.dtype == model.ClassCounts.dtype == np.float64
     np.testing.assert_allclose(model.LogP[:, 0], sk.class_log_prior_, rtol=0, atol=tol)
     np.testing.assert_array_equal(pred.prediction[:, 0], sk.predict(X))
     np.testing.assert_allclose(pred.probabilities, sk.predict_proba(X), rtol=0, atol=tol)
@@ -131,6 +135,8 @@ def test_fptype_float_gives_float32_model_and_probabilities():
     X, y = count_data(100, 3, 2)
     model = train(X, y, 2, fptype="float")
     assert all(getattr(model, f).dtype == np.float32 for f in ("LogP", "LogTheta", "AuxTable"))
+    # the counts stay float64 (exact for integer data whatever fptype)
+    np.testing.assert_array_equal(model.FeatureCounts, train(X, y, 2).FeatureCounts)
     np.testing.assert_allclose(model.LogTheta, train(X, y, 2).LogTheta, rtol=1e-6)
     pred = predict(X.astype(np.float32), model, 2, fptype="float")
     assert pred.prediction.dtype == np.float64
@@ -406,6 +412,9 @@ def test_distributed_real_weights_and_float_model():
     res = d4p.multinomial_naive_bayes_training(3, distributed=True).compute(
         local_rows(X), local_rows(y), local_rows(w))
     np.testing.assert_allclose(res.model.LogTheta, train(X, y, 3, w).LogTheta, rtol=0, atol=1e-13)
+    for name in ("FeatureCounts", "ClassCounts"):  # weighted counts of every rank's rows
+        np.testing.assert_allclose(getattr(res.model, name), getattr(train(X, y, 3, w), name),
+                                   rtol=1e-13)
 
 
 @spmd
@@ -529,7 +538,7 @@ def test_property_any_split_equals_batch_and_sklearn(n, p, k, nranks, seed, spar
         np.testing.assert_allclose(pred.probabilities, sk.predict_proba(X), rtol=0, atol=1e-12)
 
 
-def test_class_counts_identity():
-    e = ClassCounts.empty(3, 4)
-    c = ClassCounts(2, np.arange(15.0).reshape(3, 5))
+def test_count_table_identity():
+    e = CountTable.empty(3, 4)
+    c = CountTable(2, np.arange(15.0).reshape(3, 5))
     assert e.merge(c).n == 2 and np.array_equal(c.merge(e).table, c.table)

@@ -499,6 +499,69 @@ def test_multinomial_nb():
     assert inc.score(X[s], y[s]) == pytest.approx(ref_inc.score(X, y), rel=1e-12)
 
 
+def _nb_integer_labels(kind, n):
+    rng = np.random.default_rng(21)
+    return {"0..K-1": rng.integers(0, 3, n), "shifted": rng.integers(0, 3, n) * 40 - 7,
+            "wide": rng.integers(0, 3, n) * 1000, "int8": rng.integers(-2, 2, n).astype(np.int8),
+            "uint64": rng.integers(0, 3, n).astype(np.uint64) + np.uint64(2 ** 63)}[kind]
+
+
+@pytest.mark.parametrize("kind", ["0..K-1", "shifted", "wide", "int8", "uint64"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_multinomial_nb_integer_labels(kind, weighted):
+    X, _ = counts_data(seed=22, n=120)
+    y = _nb_integer_labels(kind, X.shape[0])
+    w = np.linspace(0.0, 2.0, X.shape[0]) if weighted else None
+
+    def body():
+        s = my_slice(X.shape[0])
+        ours = MultinomialNB().fit(X[s], y[s], None if w is None else w[s])
+        ref = sknb.MultinomialNB().fit(X, y, w)
+        assert_array_equal(ours.classes_, ref.classes_)
+        assert ours.classes_.dtype == ref.classes_.dtype
+        for name in ("feature_count_", "class_count_", "feature_log_prob_", "class_log_prior_"):
+            close(getattr(ours, name), getattr(ref, name), rtol=1e-13)
+        if len(X[s]):
+            assert_array_equal(ours.predict(X[s]), ref.predict(X[s]))
+
+    d4p.run_spmd(body, 3)
+
+
+def test_distinct_labels_and_class_indices_match_numpy():
+    from d4p.spmd._base import class_indices, distinct_labels
+
+    rng = np.random.default_rng(23)
+    for dtype in (np.int8, np.int16, np.int64, np.uint8, np.uint64):
+        info = np.iinfo(dtype)
+        for lo, hi in ((0, 2), (0, 63), (0, 64), (-40, 30), (info.min, info.min + 5),
+                       (info.max - 70, info.max), (info.min, info.max)):
+            lo, hi = max(lo, info.min), min(hi, info.max)
+            y = rng.integers(lo, hi, 300, endpoint=True, dtype=dtype)
+            classes = distinct_labels(y)
+            assert_array_equal(classes, np.unique(y))
+            assert classes.dtype == y.dtype
+            assert_array_equal(class_indices(classes, y), np.searchsorted(classes, y))
+
+
+@spmd
+def test_multinomial_nb_negative_counts_raise_everywhere_and_keep_the_model():
+    X, y = counts_data(seed=24)
+    classes = ["eggs", "ham", "spam"]
+    first, second = np.array_split(np.arange(X.shape[0]), 2)
+    est = MultinomialNB().partial_fit(local_rows(X[first]), local_rows(y[first]), classes)
+    before = pickle.dumps(est)
+    bad = local_rows(X[second]).copy()
+    if d4p.my_procid() == d4p.num_procs() - 1:  # the rank with the most rows
+        bad[0, 1] = -1.0
+    with pytest.raises(ValueError, match="Negative values in data passed to MultinomialNB"):
+        est.partial_fit(bad, local_rows(y[second]))
+    assert pickle.dumps(est) == before  # nothing of the failed call was added
+    est.partial_fit(local_rows(X[second]), local_rows(y[second]))
+    ref = sknb.MultinomialNB().fit(X, y)
+    for name in ("feature_count_", "class_count_", "feature_log_prob_"):
+        close(getattr(est, name), getattr(ref, name), rtol=1e-13)
+
+
 # ---- agreement and bad input ---------------------------------------------------------------
 
 

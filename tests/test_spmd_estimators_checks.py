@@ -17,7 +17,6 @@ try:  # scikit-learn's own expected failures (a testing helper of scikit-learn)
 except ImportError:  # pragma: no cover - other scikit-learn versions
     PER_ESTIMATOR_XFAIL_CHECKS = {}
 
-_WEIGHTS = "non-uniform sample_weight: the algorithm-layer class has no row weights"
 _NAN = "fit rejects NaN (low_order_moments has no NaN-skipping mode); transform passes NaN"
 
 D4P_EXPECTED = {
@@ -28,13 +27,6 @@ D4P_EXPECTED = {
                                    "scikit-learn-intelex's signature"},
     "StandardScaler": {"check_estimators_pickle": _NAN},
     "MaxAbsScaler": {"check_estimators_pickle": _NAN},
-    "LogisticRegression": {
-        "check_sample_weights_not_overwritten": _WEIGHTS,
-        "check_sample_weight_equivalence_on_dense_data": _WEIGHTS,
-        "check_sample_weight_equivalence_on_sparse_data": _WEIGHTS,
-        "check_classifiers_one_label_sample_weights": _WEIGHTS,
-        "check_class_weight_classifiers": "class_weight: no row weights in the algorithm layer",
-        "check_class_weight_balanced_linear_classifier": "class_weight: no row weights"},
     "KNeighborsClassifier": {
         name: "multi-output y is not supported" for name in (
             "check_classifier_multioutput", "check_classifiers_multilabel_representation_invariance",

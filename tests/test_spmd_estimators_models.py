@@ -45,6 +45,52 @@ def _logistic_regression():
         assert ours.score(X[s], y[s]) == pytest.approx(ref.score(X, y))
 
 
+def _weighted_logistic_regression(classes, class_weight, weighted):
+    from d4p.spmd.linear_model import LogisticRegression
+
+    X, y = classification_data(seed=4, n=120, classes=classes)
+    w = np.random.default_rng(5).uniform(0, 3, X.shape[0]) if weighted else None
+    if weighted:
+        w[::7] = 0
+    s = my_slice(X.shape[0])
+    ours = LogisticRegression(C=0.5, class_weight=class_weight).fit(
+        X[s], y[s], None if w is None else w[s])
+    ref = skl.LogisticRegression(C=0.5, class_weight=class_weight, tol=1e-12, max_iter=10000,
+                                 solver="newton-cholesky" if len(classes) == 2 else "lbfgs"
+                                 ).fit(X, y, w)
+    close(ours.coef_, ref.coef_, 1e-6)
+    close(ours.intercept_, ref.intercept_, 1e-6)
+    same_on_every_rank(ours.coef_, ours.intercept_, ours.n_iter_)
+
+
+@pytest.mark.parametrize("classes", [(0, 1), (3, 5, 7)])
+@pytest.mark.parametrize("class_weight, weighted", [(None, True), ("balanced", False),
+                                                    ("balanced", True), ("dict", True)])
+def test_weighted_logistic_regression(classes, class_weight, weighted):
+    if class_weight == "dict":
+        class_weight = {c: 1.0 + i for i, c in enumerate(classes)}
+    for nranks in (1, 3, 4):  # with an empty rank from 3 ranks on
+        d4p.run_spmd(lambda: _weighted_logistic_regression(classes, class_weight, weighted),
+                     nranks)
+
+
+def _bad_weights():
+    from d4p.spmd.linear_model import LogisticRegression
+
+    X, y = classification_data(seed=6)
+    s = my_slice(X.shape[0])
+    mine = np.ones(s.stop - s.start)
+    if d4p.my_procid() == d4p.num_procs() - 1:  # the rank with the most rows
+        mine[-1] = -1.0
+    with pytest.raises(ValueError, match="(?i)negative"):
+        LogisticRegression().fit(X[s], y[s], mine)
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        LogisticRegression().fit(X[s], y[s], np.zeros(s.stop - s.start))
+
+
+test_bad_weights_raise_on_every_rank = spmd(_bad_weights)
+
+
 def _dbscan():
     from d4p.spmd.cluster import DBSCAN
 

@@ -6,102 +6,122 @@ gradient and Hessian products need, in one pass and in float64, with the
 numerically stable forms (no ``1 - σ`` cancellation, no overflow of ``exp``).
 """
 import numpy as np
-from numba import njit
+
+from .jit import kernel
 
 
-@njit(cache=True, nogil=True)
-def binary_terms(z, y, r, w):
+@kernel
+def binary_terms(z, y, sw, r, w):
     """Sigmoid loss terms of one block.
 
-    ``z`` (n,) scores, ``y`` (n,) labels 0/1.  Writes ``r = σ(z) - y`` (the
-    gradient weights) and ``w = σ(z)(1 - σ(z))`` (the Hessian weights).  Returns
-    the summed log-loss and the number of rows not strictly on their class's side
-    (``y`` = 1 with ``z <= 0`` or ``y`` = 0 with ``z >= 0``).
+    ``z`` (n,) scores, ``y`` (n,) labels 0/1, ``sw`` (n,) row weights or an empty
+    array (every weight 1).  Writes ``r = sw (σ(z) - y)`` (the gradient weights)
+    and ``w = sw σ(z)(1 - σ(z))`` (the Hessian weights).  Returns the weighted
+    log-loss and the number of rows of positive weight not strictly on their
+    class's side (``y`` = 1 with ``z <= 0`` or ``y`` = 0 with ``z >= 0``).
     """
     loss = 0.0
     bad = 0
+    weighted = sw.shape[0] > 0
     for i in range(z.shape[0]):
+        s = sw[i] if weighted else 1.0
         margin = z[i] if y[i] == 1 else -z[i]
         if margin > 0:
             e = np.exp(-margin)
-            loss += np.log1p(e)
+            loss += s * np.log1p(e)
             q = e / (1.0 + e)          # probability of the other class
         else:
             e = np.exp(margin)
-            loss += np.log1p(e) - margin
+            loss += s * (np.log1p(e) - margin)
             q = 1.0 / (1.0 + e)
-            bad += 1
-        r[i] = -q if y[i] == 1 else q
-        w[i] = q * (1.0 - q)
+            bad += s > 0
+        r[i] = s * (-q if y[i] == 1 else q)
+        w[i] = s * (q * (1.0 - q))
     return loss, bad
 
 
-@njit(cache=True, nogil=True)
-def binary_loss(z, y):
-    """The summed sigmoid log-loss of one block (line search)."""
+@kernel
+def binary_loss(z, y, sw):
+    """The weighted sigmoid log-loss of one block (line search; ``sw`` as in
+    :func:`binary_terms`)."""
     loss = 0.0
+    weighted = sw.shape[0] > 0
     for i in range(z.shape[0]):
+        s = sw[i] if weighted else 1.0
         margin = z[i] if y[i] == 1 else -z[i]
         if margin > 0:
-            loss += np.log1p(np.exp(-margin))
+            loss += s * np.log1p(np.exp(-margin))
         else:
-            loss += np.log1p(np.exp(margin)) - margin
+            loss += s * (np.log1p(np.exp(margin)) - margin)
     return loss
 
 
-@njit(cache=True, nogil=True)
-def softmax_terms(Z, y, P):
+@kernel
+def _row_max(Z, i):
+    """The largest score of row ``i`` (taken out before exponentiating)."""
+    top = Z[i, 0]
+    for c in range(1, Z.shape[1]):
+        if Z[i, c] > top:
+            top = Z[i, c]
+    return top
+
+
+@kernel
+def softmax_terms(Z, y, sw, P):
     """Softmax loss terms of one block.
 
-    ``Z`` (n, K) scores, ``y`` (n,) class indices.  Writes the probabilities into
-    ``P`` and turns ``Z`` into ``P - onehot(y)`` (the gradient weights).  Returns
-    the summed cross-entropy and the number of rows whose class does not have the
-    strictly largest score.
+    ``Z`` (n, K) scores, ``y`` (n,) class indices, ``sw`` (n,) row weights or an
+    empty array (every weight 1).  Writes the probabilities into ``P`` and turns
+    ``Z`` into ``sw (P - onehot(y))`` (the gradient weights).  Returns the
+    weighted cross-entropy and the number of rows of positive weight whose class
+    does not have the strictly largest score.
     """
     n, k = Z.shape
     loss = 0.0
     bad = 0
+    weighted = sw.shape[0] > 0
     for i in range(n):
-        top = Z[i, 0]
-        for c in range(1, k):
-            if Z[i, c] > top:
-                top = Z[i, c]
+        s = sw[i] if weighted else 1.0
+        top = _row_max(Z, i)
         own = Z[i, y[i]]
         for c in range(k):
             if c != y[i] and Z[i, c] >= own:
-                bad += 1
+                bad += s > 0
                 break
         total = 0.0
         for c in range(k):
             e = np.exp(Z[i, c] - top)
             P[i, c] = e
             total += e
-        loss += np.log(total) + top - own
+        loss += s * (np.log(total) + top - own)
         for c in range(k):
             P[i, c] /= total
             Z[i, c] = P[i, c]
         Z[i, y[i]] -= 1.0
+        if weighted:
+            for c in range(k):
+                Z[i, c] *= s
     return loss, bad
 
 
-@njit(cache=True, nogil=True)
-def softmax_loss(Z, y):
-    """The summed softmax cross-entropy of one block (line search)."""
+@kernel
+def softmax_loss(Z, y, sw):
+    """The weighted softmax cross-entropy of one block (line search; ``sw`` as in
+    :func:`softmax_terms`)."""
     n, k = Z.shape
     loss = 0.0
+    weighted = sw.shape[0] > 0
     for i in range(n):
-        top = Z[i, 0]
-        for c in range(1, k):
-            if Z[i, c] > top:
-                top = Z[i, c]
+        s = sw[i] if weighted else 1.0
+        top = _row_max(Z, i)
         total = 0.0
         for c in range(k):
             total += np.exp(Z[i, c] - top)
-        loss += np.log(total) + top - Z[i, y[i]]
+        loss += s * (np.log(total) + top - Z[i, y[i]])
     return loss
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def l1_newton_step(H, g, beta, lam, tol, max_sweeps):
     """The proximal Newton step: ``u`` minimising
 

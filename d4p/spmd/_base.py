@@ -27,31 +27,43 @@ from ..comm.base import build_rank_error
 FINITE_IN_D4P = {"ensure_all_finite": False}
 
 
-def sklearn_nan_message(method):
-    """Decorator: the d4p layer's non-finite-input error, reworded as scikit-learn
-    words it ("Input X contains NaN or infinity"), keeping its type and the row and
-    column it names (the same on every rank)."""
+def sklearn_message(reword):
+    """Decorator factory: a ValueError from the d4p layer in scikit-learn's words.
+    ``reword(text)`` gives the new message, or None to keep the error; the type
+    (a RankError stays the same RankError on every rank) and the row and column
+    the error names are kept."""
     import functools
 
     from .._errors import RankError
 
-    @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        try:
-            return method(*args, **kwargs)
-        except ValueError as exc:
-            text = str(exc)
-            if text.startswith("Input X contains NaN"):
-                raise
-            if " contains nan" not in text and " contains inf" not in text and \
-                    " contains -inf" not in text:
-                raise
-            message = f"Input X contains NaN or infinity: {text}"
-            if isinstance(exc, RankError):
-                raise type(exc)(message, exc.failures, exc.where) from exc
-            raise ValueError(message) from exc
+    def decorator(method):
+        @functools.wraps(method)
+        def wrapper(*args, **kwargs):
+            try:
+                return method(*args, **kwargs)
+            except ValueError as exc:
+                message = reword(str(exc))
+                if message is None:
+                    raise
+                if isinstance(exc, RankError):
+                    raise type(exc)(message, exc.failures, exc.where) from exc
+                raise ValueError(message) from exc
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+def _nan_words(text):
+    if text.startswith("Input X contains NaN") or not any(
+            f" contains {v}" in text for v in ("nan", "inf", "-inf")):
+        return None
+    return f"Input X contains NaN or infinity: {text}"
+
+
+#: The d4p layer's non-finite-input error as scikit-learn words it ("Input X
+#: contains NaN or infinity"), naming the row and column.
+sklearn_nan_message = sklearn_message(_nan_words)
 
 
 def current_comm():
@@ -282,10 +294,71 @@ def global_accuracy(y_true, y_pred, sample_weight=None):
     return float(s[0] / s[1]) if s[1] > 0 else 0.0
 
 
+#: Integer labels within a span of at most this many values (or of their count) are
+#: told apart by counting: one bincount instead of numpy's sort or hash (~10x faster).
+_COUNTING_SPAN = 1 << 16
+
+
+def _counting_span(lo, hi, n):
+    return hi - lo < max(_COUNTING_SPAN, n) and hi <= np.iinfo(np.intp).max
+
+
+def _offsets(y, lo):
+    """``y - lo`` as intp (no copy for intp labels from 0)."""
+    shifted = y.astype(np.intp, copy=False)
+    return shifted - lo if lo else shifted
+
+
+def distinct_labels(labels):
+    """``np.unique(labels)`` of a 1-D array; integers within a span of 64 in one pass."""
+    y = np.asarray(labels)
+    if y.ndim != 1 or y.dtype.kind not in "iu" or y.size == 0:
+        return np.unique(y)
+    from ..kernels.labels import label_mask
+
+    first = int(y[0])
+    base = 0 if 0 <= first < 64 else first - 32
+    if np.iinfo(np.int64).min <= base and first <= np.iinfo(np.int64).max:
+        mask, complete = label_mask(y, np.int64(base))
+        if complete:
+            return np.array([base + v for v in range(64) if int(mask) >> v & 1], dtype=y.dtype)
+    lo, hi = int(y.min()), int(y.max())
+    if not _counting_span(lo, hi, y.size):
+        return np.unique(y)
+    present = np.bincount(_offsets(y, lo)) > 0
+    return (np.flatnonzero(present) + lo).astype(y.dtype)
+
+
+def class_indices(classes, labels):
+    """The index in the sorted ``classes`` of each of ``labels`` (all in ``classes``):
+    the labels themselves when the classes are ``0 .. K-1``, a table look-up for
+    other integers of a small span, a binary search otherwise."""
+    y = np.asarray(labels)
+    if y.ndim == 1 and y.dtype.kind in "iu" and classes.dtype.kind in "iu" and classes.size:
+        lo, hi = int(classes[0]), int(classes[-1])
+        if lo == 0 and hi == classes.size - 1:
+            return y
+        if _counting_span(lo, hi, y.size):
+            table = np.zeros(hi - lo + 1, dtype=np.intp)
+            table[_offsets(classes, lo)] = np.arange(classes.size)
+            return table[_offsets(y, lo)]
+    return np.searchsorted(classes, y)
+
+
+def check_class_labels(y):
+    """scikit-learn's ``check_classification_targets``; 1-D integer or boolean labels
+    are always class labels, so they skip its pass over the data."""
+    if np.ndim(y) == 1 and np.asarray(y).dtype.kind in "iub":
+        return
+    from sklearn.utils.multiclass import check_classification_targets
+
+    check_classification_targets(y)
+
+
 def global_classes(labels, where):
     """The sorted union of every rank's labels (scikit-learn's ``classes_``)."""
     comm = current_comm()
-    local = np.unique(labels)
+    local = distinct_labels(labels)
     if comm.size == 1:
         return local
     parts = comm.allgather(local)

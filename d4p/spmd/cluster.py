@@ -43,7 +43,7 @@ def _row_weights(sample_weight, X):
         return None, None
     # All-zero weights on one rank are fine when another rank has some (checked
     # over all ranks in _agreed_weights).
-    w = check_weights(sample_weight, X, dtype=np.float64, allow_all_zero_weights=True)
+    w = check_weights(sample_weight, X, dtype=np.float64)
     if (w < 0).any():
         bad = int(np.flatnonzero(w < 0)[0])
         raise ValueError(f"sample_weight must be non-negative; got {w[bad]} at row {bad}")

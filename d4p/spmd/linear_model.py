@@ -19,12 +19,12 @@ import numpy as np
 from scipy import sparse
 from sklearn import linear_model as sk_linear
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.multiclass import check_classification_targets
 
 import d4p
 
-from ._base import (FINITE_IN_D4P, AllOrNone, Collective, agreed_weight, check_weights,
-                    constant_weight, global_accuracy, global_classes, global_r2, local_rows_of,
+from ._base import (FINITE_IN_D4P, AllOrNone, Collective, check_class_labels, check_weights,
+                    class_indices, global_accuracy, global_classes, global_r2, global_sum,
+                    local_rows_of,
                     raise_everywhere, sklearn_nan_message, validate_xy)
 from ._incremental import IncrementalFlow
 
@@ -332,10 +332,11 @@ class IncrementalLinearRegression(_HyperparameterAccess, IncrementalFlow, _Regre
 # ---- logistic regression ------------------------------------------------------------
 
 
-def logistic_penalties(est, n_total, weight=1.0):
+def logistic_penalties(est, n_total):
     """daal4py's ``(penaltyL1, penaltyL2)`` for scikit-learn's objective on
-    ``n_total`` rows: ``C·Σ loss + l1_ratio·‖β‖₁ + (1 - l1_ratio)/2·‖β‖²`` divided by
-    ``C·n`` is the mean loss plus ``l1_ratio/(C n)·‖β‖₁ + (1 - l1_ratio)/(2 C n)·‖β‖²``."""
+    ``n_total`` rows: ``C·Σ w_i loss_i + l1_ratio·‖β‖₁ + (1 - l1_ratio)/2·‖β‖²``
+    divided by ``C·n`` is ``(1/n) Σ w_i loss_i`` (the training's weighted loss)
+    plus ``l1_ratio/(C n)·‖β‖₁ + (1 - l1_ratio)/(2 C n)·‖β‖²``."""
     penalty = est.penalty
     l1_ratio = est.l1_ratio if est.l1_ratio is not None else 0.0
     C = est.C
@@ -346,7 +347,7 @@ def logistic_penalties(est, n_total, weight=1.0):
         l1_ratio = {"l2": 0.0, "l1": 1.0}.get(penalty, l1_ratio)
     if penalty is None or C == np.inf:
         return 0.0, 0.0
-    scale = 1.0 / (C * weight * n_total)
+    scale = 1.0 / (C * n_total)
     return l1_ratio * scale, (1.0 - l1_ratio) * scale / 2.0
 
 
@@ -357,9 +358,10 @@ class LogisticRegression(sk_linear.LogisticRegression):
     effect: the optimum is reached to rounding level).
 
     Two classes: the logistic model; more: the multinomial (softmax) model, as
-    scikit-learn's default ``lbfgs``.  ``sample_weight`` must be None or equal
-    weights (equal weights ``c`` are ``C·c``); other weights, ``class_weight``
-    other than None and ``warm_start=True`` raise NotImplementedError.
+    scikit-learn's default ``lbfgs``.  ``sample_weight`` and ``class_weight``
+    (a dict or ``'balanced'``, from the weighted class counts of every rank's
+    rows) multiply, as scikit-learn's, into the row weights of the training;
+    ``warm_start=True`` raises NotImplementedError.
     """
 
     @sklearn_nan_message
@@ -374,20 +376,21 @@ class LogisticRegression(sk_linear.LogisticRegression):
                 None if self.C == np.inf else "l2" if not self.l1_ratio else
                 "l1" if self.l1_ratio == 1 else "elasticnet")
             _check_solver(self.solver, penalty, self.dual)
-            if self.class_weight is not None:
-                raise NotImplementedError("LogisticRegression: class_weight is not supported "
-                                          "by d4p.logistic_regression_training")
             if self.warm_start:
                 raise NotImplementedError("LogisticRegression: warm_start=True is not "
                                           "supported (the optimum does not depend on the "
                                           "start)")
             X, y = validate_xy(self, X, y, accept_sparse="csr",
                                dtype=[np.float64, np.float32])
-            check_classification_targets(y)
-            step.record(X, extra=constant_weight(sample_weight, X))
+            check_class_labels(y)
+            if sample_weight is not None:
+                sample_weight = check_weights(sample_weight, X, ensure_non_negative=True)
+            step.record(X, extra=None if sample_weight is None else float(sample_weight.sum()))
         n_total = step.agreed_rows()
-        # equal weights c scale the loss: the same optimum as C·c without weights
-        weight = agreed_weight(step, where, "d4p.logistic_regression_training")
+        given = [i["extra"] for i in step.infos if i["extra"] is not None]
+        if given and sum(given) == 0:
+            raise_everywhere(step.comm, {0: ("ValueError", "Sample weights must contain at "
+                                                           "least one non-zero number.")}, where)
         classes = global_classes(y, where)
         if classes.size < 2:
             raise_everywhere(step.comm, {0: ("ValueError",
@@ -396,12 +399,13 @@ class LogisticRegression(sk_linear.LogisticRegression):
                                              f"class: {classes[0] if classes.size else None}")},
                              where)
         self.classes_ = classes
-        labels = np.searchsorted(classes, y).astype(np.float64)
-        l1, l2 = logistic_penalties(self, n_total, weight)
+        labels = class_indices(classes, y) if y.size else np.zeros(0, dtype=np.intp)
+        weights = self._row_weights(sample_weight, labels, classes, bool(given), X.shape[0])
+        l1, l2 = logistic_penalties(self, n_total)
         train = d4p.logistic_regression_training(
             nClasses=int(classes.size), fptype=_fptype(X.dtype), interceptFlag=self.fit_intercept,
             penaltyL1=l1, penaltyL2=l2, maxIterations=int(self.max_iter), distributed=True)
-        res = train.compute(X, labels.reshape(-1, 1))
+        res = train.compute(X, labels.reshape(-1, 1), weights)
         Beta = np.asarray(res.model.Beta, dtype=np.float64)
         self.coef_ = Beta[:, 1:].astype(X.dtype)
         self.intercept_ = (Beta[:, 0] if self.fit_intercept else np.zeros(Beta.shape[0])
@@ -409,6 +413,26 @@ class LogisticRegression(sk_linear.LogisticRegression):
         self.n_iter_ = np.array([int(np.asarray(res.nIterations).reshape(-1)[0])],
                                 dtype=np.int32)
         return self
+
+    def _row_weights(self, sample_weight, labels, classes, weighted, n):
+        """The training's row weights (None when unweighted on every rank):
+        ``sample_weight`` times the class weights, as scikit-learn multiplies them.
+        'balanced' is ``Σw / (K · Σ_{class} w)`` over every rank's rows (one
+        all-reduce of K values)."""
+        if not weighted and self.class_weight is None:
+            return None
+        w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
+        if self.class_weight is None:
+            return w
+        if isinstance(self.class_weight, str):  # 'balanced' (the parameter check allows no other)
+            counts = global_sum(np.bincount(labels, weights=w, minlength=classes.size))
+            with np.errstate(divide="ignore"):
+                per_class = counts.sum() / (classes.size * counts)
+        else:
+            from sklearn.utils.class_weight import compute_class_weight
+
+            per_class = compute_class_weight(self.class_weight, classes=classes, y=classes)
+        return w * per_class[labels]
 
     def score(self, X, y, sample_weight=None):
         """Accuracy over every rank's rows (collective)."""
