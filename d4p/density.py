@@ -249,8 +249,9 @@ class _Rows:
             yield self._pairs
             return
         for c0, c1 in zip(self.blocks[:-1], self.blocks[1:]):
-            pa, pb = kern.neighbour_pairs(self.X, self.cells, self.start, self.eps2,
-                                          self.owned, c0, c1)
+            pa, pb, m = kern.neighbour_pairs(self.X, self.cells, self.start, self.eps2,
+                                             self.owned, c0, c1)
+            pa, pb = pa[:m], pb[:m]
             if not self.saving:
                 self._pairs = (pa, pb)
             yield pa, pb

@@ -125,6 +125,15 @@ def test_zero_weights_on_one_rank():
     ols = LinearRegression().fit(X[s], X[s, 0] + 2 * X[s, 1], sample_weight=w[s])
     ref = skl.LinearRegression().fit(X, X[:, 0] + 2 * X[:, 1], sample_weight=w)
     close(ols.coef_, ref.coef_)
+    # zero weights on every rank: scikit-learn's error, on every rank
+    for make in (lambda: BasicStatistics(), lambda: IncrementalBasicStatistics(),
+                 lambda: StandardScaler(), lambda: MultinomialNB()):
+        est = make()
+        with pytest.raises(ValueError, match="at least one non-zero"):
+            if isinstance(est, MultinomialNB):
+                est.fit(np.abs(X[s]), np.arange(s.stop - s.start) % 2, sample_weight=0 * w[s])
+            else:
+                est.fit(X[s], sample_weight=0 * w[s])
 
 
 # ---- covariance ---------------------------------------------------------------------------

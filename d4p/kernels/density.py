@@ -133,11 +133,21 @@ def _forward_ranges(cells, ci, ranges, key):
     return count
 
 
+@kernel(inline="always")
+def _grown(a, m):
+    """Twice the room, the first ``m`` entries kept (a plain loop: slice copies
+    cost far more to compile)."""
+    out = np.empty(2 * a.shape[0], a.dtype)
+    for i in range(m):
+        out[i] = a[i]
+    return out
+
+
 @kernel
 def neighbour_pairs(Xs, cells, start, eps2, owned, c0, c1):
     """Pairs ``(a, b)``, ``a < b`` sorted positions, of points within eps of each
     other, ``a`` in cells ``c0 .. c1-1``; pairs of two points not ``owned`` (two halo
-    points) are skipped.  Returns two int32 arrays."""
+    points) are skipped.  Returns two int32 arrays and the number of pairs in them."""
     p = Xs.shape[1]
     g = cells.shape[1]
     combos = 1
@@ -166,16 +176,13 @@ def neighbour_pairs(Xs, cells, start, eps2, owned, c0, c1):
                         s += t * t
                     if s <= eps2 and (own_a or owned[b]):
                         if m == cap:
-                            cap *= 2
-                            na = np.empty(cap, np.int32)
-                            nb = np.empty(cap, np.int32)
-                            na[:m] = pa[:m]
-                            nb[:m] = pb[:m]
-                            pa, pb = na, nb
+                            pa = _grown(pa, m)
+                            pb = _grown(pb, m)
+                            cap = pa.shape[0]
                         pa[m] = a
                         pb[m] = b
                         m += 1
-    return pa[:m], pb[:m]
+    return pa, pb, m
 
 
 @kernel

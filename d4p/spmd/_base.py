@@ -130,7 +130,10 @@ class Collective:
     def __enter__(self):
         return self
 
-    def record(self, X, extra=None, rows=None):
+    def record(self, X, extra=None, rows=None, sample_weight=None):
+        """This rank's part of the agreement: ``X`` (validated), what else must
+        agree (``extra``), and ``sample_weight`` when given (only its total is
+        shared, for :meth:`check_some_weight`)."""
         names = self.est.__dict__.get("feature_names_in_")
         params = parameter_tokens(self.est, self.exclude)
         params["feature names"] = token(None if names is None else list(map(str, names)))
@@ -141,6 +144,7 @@ class Collective:
                        {"data": p, "dtype": np.dtype(X.dtype).name}, n),
             "n": n, "p": p, "extra": extra,
             "names": None if names is None else list(map(str, names)),
+            "weight": None if sample_weight is None else float(np.abs(sample_weight).sum()),
         }
 
     def __exit__(self, exc_type, exc, tb):
@@ -163,6 +167,17 @@ class Collective:
                                              f"by {type(self.est).__name__} (on all ranks "
                                              "together).")}, self.where)
         return total
+
+    def check_some_weight(self):
+        """scikit-learn's "at least one non-zero weight", judged over every rank's
+        rows (a rank without ``sample_weight`` has weight 1 per row); every rank
+        decides the same from the shared records."""
+        weights = [i.get("weight") for i in self.infos]
+        if all(w is None for w in weights):
+            return
+        if sum(i["n"] if w is None else w for i, w in zip(self.infos, weights)) == 0:
+            raise_everywhere(self.comm, {0: ("ValueError", "Sample weights must contain at "
+                                             "least one non-zero number.")}, self.where)
 
     def offsets(self):
         """This rank's first global row index (rows numbered in rank order)."""

@@ -83,6 +83,10 @@ class IncrementalFlow:
         """What else the ranks must agree on in ``fit`` beyond ``X`` (e.g. ``y``'s shape)."""
         return None
 
+    def _weights_of(self, rest):
+        """The ``sample_weight`` among ``rest``, if the estimator takes one."""
+        return None
+
     def _after_agreement(self, step, rest):
         """Checks that need the other ranks' records (``fit`` only)."""
 
@@ -101,8 +105,9 @@ class IncrementalFlow:
         with Collective(self, f"{type(self).__name__}.fit") as step:
             self._start_fit()
             X, rest = self._validate_chunk(X, rest, reset=True)
-            step.record(X, extra=self._record_extra(rest))
+            step.record(X, extra=self._record_extra(rest), sample_weight=self._weights_of(rest))
         step.agreed_rows()
+        step.check_some_weight()
         self._after_agreement(step, rest)
         self.batch_size_ = 5 * X.shape[1] if self.batch_size is None else self.batch_size
         for batch in batches(X.shape[0], self.batch_size_):

@@ -113,8 +113,9 @@ class BasicStatistics(BaseEstimator):
             self._validate_params()
             options_of(self.result_options)
             X, sample_weight = _validate(self, X, sample_weight, reset=True)
-            step.record(X)
+            step.record(X, sample_weight=sample_weight)
         step.agreed_rows()
+        step.check_some_weight()
         result = d4p.low_order_moments(fptype=_fptype(X.dtype), method="defaultDense",
                                        distributed=True).compute(_weighted(X, sample_weight))
         _store(self, result, X.dtype)
@@ -176,6 +177,9 @@ class IncrementalBasicStatistics(IncrementalFlow, BaseEstimator):
     def _validate_chunk(self, X, rest, reset):
         X, sample_weight = _validate(self, X, rest[0], reset=reset)
         return X, (sample_weight,)
+
+    def _weights_of(self, rest):
+        return rest[0]
 
     @sklearn_nan_message
     def partial_fit(self, X, sample_weight=None, check_input=True):

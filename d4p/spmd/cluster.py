@@ -235,8 +235,9 @@ class DBSCAN(sk_cluster.DBSCAN):
                 X = X.toarray()
             if sample_weight is not None:
                 sample_weight = check_weights(sample_weight, X, dtype=np.float64)
-            step.record(X, extra=sample_weight is not None)
+            step.record(X, extra=sample_weight is not None, sample_weight=sample_weight)
         step.agreed_rows()
+        step.check_some_weight()
         if len({i["extra"] for i in step.infos if i["n"]}) > 1:
             raise_everywhere(step.comm, {0: ("ValueError", "sample_weight is given on some "
                                                            "ranks only")}, where)

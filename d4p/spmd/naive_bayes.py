@@ -63,8 +63,10 @@ class MultinomialNB(sk_naive_bayes.MultinomialNB):
                 sample_weight = check_weights(sample_weight, X, dtype=np.float64)
             if classes is not None:
                 classes = np.unique(np.asarray(classes))
-            step.record(X, extra=None if classes is None else classes.tolist())
+            step.record(X, extra=None if classes is None else classes.tolist(),
+                        sample_weight=sample_weight)
         step.agreed_rows()
+        step.check_some_weight()
         comm = step.comm
         if partial:
             if first and any(i["extra"] != step.infos[0]["extra"] for i in step.infos):

@@ -48,8 +48,9 @@ class StandardScaler(sk_preprocessing.StandardScaler):
                                  "instead. See docstring for motivation and alternatives.")
             if sample_weight is not None:
                 sample_weight = check_weights(sample_weight, X, dtype=np.float64)
-            step.record(X, extra=sample_weight is not None)
+            step.record(X, extra=sample_weight is not None, sample_weight=sample_weight)
         n = step.agreed_rows()
+        step.check_some_weight()
         if len({i["extra"] for i in step.infos}) > 1:
             raise ValueError(f"{where}: sample_weight is given on some ranks only")
         if sparse.issparse(X):
