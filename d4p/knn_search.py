@@ -35,7 +35,7 @@ ROUND_BYTES = 32 << 20
 EUCLIDEAN = ("euclidean", 2.0)
 #: scikit-learn's names of the metrics d4p computes, to d4p's canonical ones.
 METRIC_NAMES = {"euclidean": "euclidean", "l2": "euclidean", "minkowski": "minkowski",
-                "p": "minkowski", "manhattan": "manhattan", "l1": "manhattan",
+                "manhattan": "manhattan", "l1": "manhattan",
                 "cityblock": "manhattan", "chebyshev": "chebyshev", "infinity": "chebyshev",
                 "cosine": "cosine"}
 _CODES = {"manhattan": km.MANHATTAN, "chebyshev": km.CHEBYSHEV, "minkowski": km.MINKOWSKI,

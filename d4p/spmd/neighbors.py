@@ -16,6 +16,8 @@ scikit-learn) or 'cosine', with scikit-learn's aliases and definitions; the
 distances are scikit-learn's (Minkowski's p-th root taken).  Other metrics,
 callables and other ``metric_params`` raise NotImplementedError.
 """
+import warnings
+
 import numpy as np
 from scipy import sparse
 from sklearn import neighbors as sk_neighbors
@@ -35,7 +37,10 @@ def _fptype(dtype):
 def _check_metric(est):
     """``metric=`` and ``p=`` of d4p's k-NN classes for the estimator's metric."""
     params = dict(est.metric_params or {})
-    p = params.pop("p", est.p)  # scikit-learn: metric_params' p overrides (and warns)
+    if "p" in params and est.p is not None:
+        warnings.warn("Parameter p is found in metric_params. The corresponding parameter "
+                      "from __init__ is ignored.", SyntaxWarning, stacklevel=4)  # as sklearn
+    p = params.pop("p", est.p)
     if params.get("w") is None:
         params.pop("w", None)
     if params or callable(est.metric):
