@@ -134,10 +134,10 @@ def scaled32(A):
 def prepare(X, metric=EUCLIDEAN):
     """What the search needs of the training rows (a model whose rows cannot change
     may keep it): for the Euclidean screen squared norms, the scaled float32 copy and
-    its scale; for cosine the unit rows; nothing for the other metrics."""
+    its scale; for the other metrics the rows transposed (cosine: unit rows)."""
     if metric[0] == "euclidean":
         return (np.einsum("ij,ij->i", X, X),) + scaled32(X)
-    return km.unit_rows(X) if metric[0] == "cosine" else None
+    return np.ascontiguousarray((km.unit_rows(X) if metric[0] == "cosine" else X).T)
 
 
 def local_topk(Q, X, first, targets, k, prepared=None, metric=EUCLIDEAN):
@@ -202,13 +202,13 @@ def _on_threads(fold, m, min_rows):
 def _metric_topk(Q, X, first, metric, prepared, heap_d, heap_i):
     """Fill the heaps with the exact float64 kernel of a non-Euclidean metric."""
     name, p = metric
+    XT = prepare(X, metric) if prepared is None else prepared
     if name == "cosine":
-        X = km.unit_rows(X) if prepared is None else prepared
         Q = km.unit_rows(Q)
     code, power = _CODES[name], 0.0 if p is None else float(p)
 
     def fold(start, stop):
-        km.fold_metric(Q[start:stop], X, first, code, power, heap_d[start:stop],
+        km.fold_metric(Q[start:stop], XT, first, code, power, heap_d[start:stop],
                        heap_i[start:stop])
 
     _on_threads(fold, Q.shape[0], 16)

@@ -231,9 +231,12 @@ class _nothing:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("metric, p", [("manhattan", 1), ("minkowski", 3), ("cosine", 2)])
+@pytest.mark.parametrize("metric, p", [("manhattan", 1), ("chebyshev", 2), ("minkowski", 3),
+                                       ("minkowski", 1.01), ("minkowski", 25),
+                                       ("minkowski", 0.7), ("cosine", 2)])
 def test_many_training_blocks_and_query_threads(metric, p):
-    """More training rows than one kernel block, queries split over two threads."""
+    """More training rows than one kernel block, queries split over two threads; for
+    Minkowski most rows are screened out by its power-free bounds."""
     X, y = gaussian(1300, 3, seed=13)
     Q, _ = gaussian(40, 3, seed=14)
     model = d4p.bf_knn_classification_training(nClasses=3).compute(X, y).model
