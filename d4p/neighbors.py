@@ -505,7 +505,7 @@ class bf_knn_classification_prediction(_Prediction):
         d4p's extension (daal4py's brute force is Euclidean only), scikit-learn's
         names and definitions: 'euclidean' ('l2'), 'manhattan' ('l1',
         'cityblock'), 'chebyshev' ('infinity'), 'minkowski' (with ``p``) or
-        'cosine' (1 - x·y / (|x| |y|); a zero row is at distance 1 of every row).
+        'cosine' (1 - x·y / (‖x‖ ‖y‖); a zero row is at distance 1 of every row).
         Other metrics raise NotImplementedError.  The attribute holds the
         canonical name ('minkowski' with p 1, 2 or inf becomes 'manhattan',
         'euclidean' or 'chebyshev').  Ranks must agree on it.
