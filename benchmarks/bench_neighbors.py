@@ -1,6 +1,7 @@
 """Brute-force kNN classification: d4p vs scikit-learn brute force vs daal4py.
 
     python benchmarks/bench_neighbors.py [--n 200000 --m 20000 --p 20 --k 10 --repeat 3]
+    python benchmarks/bench_neighbors.py --metric manhattan --m 2000   # other metrics
     mpiexec -n 2 python benchmarks/bench_neighbors.py --mpi
 
 Times one prediction (neighbours' indices and distances plus the voted labels) of
@@ -13,7 +14,11 @@ Times one prediction (neighbours' indices and distances plus the voted labels) o
   and distances) and ``predict`` (its own pass);
 - daal4py's batch ``bf_knn_classification`` (training + prediction) in the Python
   named by ``--daal4py-python`` (default ``/work/venv-daal2024/bin/python`` if it
-  exists), on the same data read from a temporary .npy file.
+  exists), on the same data read from a temporary .npy file (Euclidean only:
+  daal4py has no other metric).
+
+``--metric`` (and ``--minkowski-p``) choose scikit-learn's metric for d4p and
+scikit-learn alike.
 
 Runs alternate between the implementations, each preceded by a short pause; the
 report gives the best and the worst of ``--repeat`` runs, because the machine
@@ -60,12 +65,15 @@ def make_data(n, m, p, seed=0):
     return X, y, Q
 
 
+METRIC = {"metric": "euclidean", "p": 2}
+
+
 def d4p_predict(X, y, Q, k, distributed):
     model = d4p.bf_knn_classification_training(nClasses=N_CLASSES, distributed=distributed
                                                ).compute(X, y).model
     return d4p.bf_knn_classification_prediction(
         nClasses=N_CLASSES, k=k, resultsToCompute="computeIndicesOfNeighbors|computeDistances",
-        distributed=distributed).compute(Q, model)
+        distributed=distributed, **METRIC).compute(Q, model)
 
 
 def halves(A, rank, size):
@@ -101,17 +109,22 @@ def main():
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--mpi", action="store_true")
+    parser.add_argument("--metric", default="euclidean")
+    parser.add_argument("--minkowski-p", type=float, default=2)
     parser.add_argument("--daal4py-python", default=os.environ.get("D4P_DAAL4PY_PYTHON",
                                                                    DAAL4PY_PYTHON))
     args = parser.parse_args()
+    METRIC.update(metric=args.metric, p=args.minkowski_p)
     if args.mpi:
         return run_mpi(args)
     from sklearn.neighbors import KNeighborsClassifier
 
     X, y, Q = make_data(args.n, args.m, args.p)
-    print(f"# {args.n} training x {args.m} queries x {args.p} features, k = {args.k}")
+    print(f"# {args.n} training x {args.m} queries x {args.p} features, k = {args.k}, "
+          f"metric {args.metric}" + (f" p = {args.minkowski_p}" if args.metric == "minkowski"
+                                     else ""))
     d4p_predict(X[:2000], y[:2000], Q[:200], args.k, False)  # compile / warm the cache
-    sk = KNeighborsClassifier(args.k, algorithm="brute").fit(X, y)
+    sk = KNeighborsClassifier(args.k, algorithm="brute", **METRIC).fit(X, y)
 
     def two_ranks():
         out = [None, None]
@@ -138,7 +151,8 @@ def main():
             print(f"# {name}: {secs:.2f} s", flush=True)
 
     daal_idx = None
-    if args.daal4py_python and os.path.exists(args.daal4py_python):
+    if args.metric == "euclidean" and args.daal4py_python and os.path.exists(
+            args.daal4py_python):
         with tempfile.TemporaryDirectory() as tmp:
             paths = [os.path.join(tmp, f"{name}.npy") for name in ("X", "y", "Q", "idx")]
             for path, A in zip(paths, (X, y.reshape(-1, 1).astype(np.float64), Q)):

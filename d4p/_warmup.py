@@ -100,6 +100,7 @@ def _neighbors(d4p, X):
     model = d4p.bf_knn_classification_training(k=3).compute(X, labels).model
     d4p.bf_knn_classification_prediction(
         k=3, resultsToCompute="computeIndicesOfNeighbors|computeDistances").compute(X, model)
+    d4p.bf_knn_classification_prediction(k=3, metric="manhattan").compute(X, model)  # one kernel
     model = d4p.bf_knn_regression_training(k=3).compute(X, X[:, :1]).model
     d4p.bf_knn_regression_prediction(k=3).compute(X, model)
 

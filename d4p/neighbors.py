@@ -7,11 +7,16 @@ queries, the k nearest rows among *all* ranks' training rows:
 
 1. the queries travel, in rounds of a bounded number of rows, to every rank
    (one ``allgather`` per round; the training rows never move);
-2. each rank keeps the k best of its own rows for every query (blocked BLAS
-   products screened by a rounding bound, then exact squared differences, see
+2. each rank keeps the k best of its own rows for every query (Euclidean:
+   blocked BLAS products screened by a rounding bound, then exact squared
+   differences; the other metrics: exact float64 kernels; see
    :mod:`d4p.knn_search`);
-3. only those candidates (k per query: squared distance, global row number,
+3. only those candidates (k per query: reduced distance, global row number,
    label) go back to the query's owner (``alltoall``), which merges them.
+
+``metric`` and ``p`` (d4p's extension; daal4py's brute force is Euclidean only)
+choose scikit-learn's 'euclidean', 'manhattan', 'chebyshev', 'minkowski' (any
+p > 0) or 'cosine' distance.
 
 Ties go to the lower global row number, so the answer does not depend on the
 split.  daal4py has these classes in batch only and has no kNN regression; the
@@ -26,7 +31,7 @@ from ._algorithm import as_fptype, check_bool, check_fptype, check_method, parse
 from ._inputs import check_table, columns_of
 from ._protocol import Algorithm, Part, communicator
 from ._results import Result
-from .knn_search import neighbours, prepare
+from .knn_search import canonical_metric, distances, neighbours, prepare
 from .kernels import neighbors as nk
 
 METHODS = ("defaultDense",)
@@ -78,14 +83,16 @@ class _KnnModel(Result):
                 f"features over {self.NumberOfRanks} rank(s), id {self.ModelId}")
 
 
-def _prepared(model):
-    """The screen's data of the model's rows, kept on the model when its rows are its
-    own read-only copy ('doNotUse'); 'doUse' rows may change, so they are read anew."""
-    cache = model.__dict__.get("search_data")
+def _prepared(model, metric):
+    """The search's data of the model's rows for ``metric``, kept on the model when its
+    rows are its own read-only copy ('doNotUse'); 'doUse' rows may change, so they are
+    read anew."""
+    caches = model.__dict__.setdefault("search_data", {})  # not a field: never pickled
+    cache = caches.get(metric[0])
     if cache is None:
-        cache = prepare(model.data)
+        cache = prepare(model.data, metric)
         if not model.data.flags.writeable:
-            model.__dict__["search_data"] = cache  # not a field: never pickled or compared
+            caches[metric[0]] = cache
     return cache
 
 
@@ -140,7 +147,7 @@ class bf_knn_regression_training_result(Result):
 class bf_knn_classification_prediction_result(Result):
     """``prediction`` (n, 1) float64 class labels; ``indices`` (n, k) int32 global
     training-row numbers of the neighbours, nearest first; ``distances`` (n, k)
-    Euclidean distances in the fptype's dtype; ``probabilities`` (n, nClasses)
+    distances of the metric (Minkowski's p-th root taken) in the fptype's dtype; ``probabilities`` (n, nClasses)
     (d4p's addition: the vote shares, as scikit-learn's ``predict_proba``).  Fields
     not requested are ``None``."""
 
@@ -161,12 +168,13 @@ class _KnnParameters:
     """The parameters every k-NN class takes (regression takes no others)."""
 
     def __init__(self, fptype="double", method="defaultDense", k=-1, dataUseInModel="",
-                 resultsToCompute="", voteWeights="", engine=None, distributed=False):
+                 resultsToCompute="", voteWeights="", engine=None, distributed=False,
+                 metric="euclidean", p=2):
         self._init_common(fptype, method, k, dataUseInModel, resultsToCompute, voteWeights,
-                          engine, distributed)
+                          engine, distributed, metric, p)
 
     def _init_common(self, fptype, method, k, dataUseInModel, resultsToCompute, voteWeights,
-                     engine, distributed):
+                     engine, distributed, metric="euclidean", p=2):
         if isinstance(fptype, numbers.Number):
             raise TypeError(f"{self._name}: the first positional parameter is fptype, as in "
                             f"daal4py; pass nClasses= and k= by keyword (got {fptype!r})")
@@ -182,6 +190,10 @@ class _KnnParameters:
                                    "voteUniform")
         self.engine = engine  # accepted for daal4py scripts: brute force draws nothing
         self.distributed = check_bool(self._name, "distributed", distributed)
+        # canonical: 'minkowski' with p 1, 2 or inf is named 'manhattan', 'euclidean' or
+        # 'chebyshev'; p is None for cosine (so ranks agree on the distance, not the names)
+        self._metric = canonical_metric(metric, p, self._name)
+        self.metric, self.p = self._metric
 
 
 class _Training(_KnnParameters, Algorithm):
@@ -251,6 +263,8 @@ class bf_knn_classification_training(_Training):
     distributed : bool, default False
         Each rank passes its own rows; the rows stay there and are numbered in
         rank order.  Predict with ``distributed=True`` on the same ranks.
+    metric, p : d4p's extension, default 'euclidean', 2
+        Validated here as in prediction, where they act.
 
     Examples
     --------
@@ -269,9 +283,9 @@ class bf_knn_classification_training(_Training):
 
     def __init__(self, fptype="double", method="defaultDense", k=-1, dataUseInModel="",
                  resultsToCompute="", voteWeights="", engine=None, nClasses=-1,
-                 resultsToEvaluate="", distributed=False):
+                 resultsToEvaluate="", distributed=False, metric="euclidean", p=2):
         self._init_common(fptype, method, k, dataUseInModel, resultsToCompute, voteWeights,
-                          engine, distributed)
+                          engine, distributed, metric, p)
         self.nClasses = _count(self._name, "nClasses", nClasses, 2)
         self.resultsToEvaluate = resultsToEvaluate
         parse_flags(self._name, "resultsToEvaluate", resultsToEvaluate, RESULTS_TO_EVALUATE,
@@ -378,9 +392,9 @@ class _Prediction(_KnnParameters, Algorithm):
     _model_class = None
 
     def _init_common(self, fptype, method, k, dataUseInModel, resultsToCompute, voteWeights,
-                     engine, distributed):
+                     engine, distributed, metric="euclidean", p=2):
         super()._init_common(fptype, method, k, dataUseInModel, resultsToCompute, voteWeights,
-                             engine, distributed)
+                             engine, distributed, metric, p)
         self._want = parse_flags(self._name, "resultsToCompute", resultsToCompute,
                                  RESULTS_TO_COMPUTE, [])
         self._model_in_use = None
@@ -435,9 +449,9 @@ class _Prediction(_KnnParameters, Algorithm):
 
     def _finish(self, Q, run):
         model = self._model_in_use
-        d2, idx, T = neighbours(Q, model.data, model.RowOffset, self._targets_of(model),
-                                self.k, run, _prepared(model))
-        dist = np.sqrt(d2)
+        reduced, idx, T = neighbours(Q, model.data, model.RowOffset, self._targets_of(model),
+                                     self.k, run, _prepared(model, self._metric), self._metric)
+        dist = distances(reduced, self._metric)
         out = {"indices": idx.astype(np.int32) if "computeIndicesOfNeighbors" in self._want
                else None,
                "distances": as_fptype(dist, self._dtype) if "computeDistances" in self._want
@@ -459,7 +473,7 @@ class _Prediction(_KnnParameters, Algorithm):
 
 
 class bf_knn_classification_prediction(_Prediction):
-    """Classify rows by a vote of their k nearest training rows (Euclidean).
+    """Classify rows by a vote of their k nearest training rows.
 
     Parameters
     ----------
@@ -487,6 +501,16 @@ class bf_knn_classification_prediction(_Prediction):
         Each rank passes its own queries and its part of a model trained with
         ``distributed=True``; each rank gets its queries' neighbours among all
         ranks' training rows.
+    metric : str, default 'euclidean'
+        d4p's extension (daal4py's brute force is Euclidean only), scikit-learn's
+        names and definitions: 'euclidean' ('l2'), 'manhattan' ('l1',
+        'cityblock'), 'chebyshev' ('infinity'), 'minkowski' (with ``p``) or
+        'cosine' (1 - x·y / (‖x‖ ‖y‖); a zero row is at distance 1 of every row).
+        Other metrics raise NotImplementedError.  The attribute holds the
+        canonical name ('minkowski' with p 1, 2 or inf becomes 'manhattan',
+        'euclidean' or 'chebyshev').  Ranks must agree on it.
+    p : float, default 2
+        Minkowski's power (any p > 0; read for 'minkowski' only).
 
     Notes
     -----
@@ -496,15 +520,15 @@ class bf_knn_classification_prediction(_Prediction):
     """
 
     _name = "bf_knn_classification_prediction"
-    _agreed = ("nClasses", "k", "voteWeights", "resultsToEvaluate", "method")
+    _agreed = ("nClasses", "k", "voteWeights", "resultsToEvaluate", "method", "metric", "p")
     _model_class = bf_knn_classification_model
     _result_class = bf_knn_classification_prediction_result
 
     def __init__(self, fptype="double", method="defaultDense", k=-1, dataUseInModel="",
                  resultsToCompute="", voteWeights="", engine=None, nClasses=-1,
-                 resultsToEvaluate="", distributed=False):
+                 resultsToEvaluate="", distributed=False, metric="euclidean", p=2):
         self._init_common(fptype, method, k, dataUseInModel, resultsToCompute, voteWeights,
-                          engine, distributed)
+                          engine, distributed, metric, p)
         self.nClasses = _count(self._name, "nClasses", nClasses, 2)
         flags = parse_flags(self._name, "resultsToEvaluate", resultsToEvaluate,
                             RESULTS_TO_EVALUATE, ["computeClassLabels"])
@@ -574,7 +598,7 @@ class bf_knn_regression_prediction(_Prediction):
     """
 
     _name = "bf_knn_regression_prediction"
-    _agreed = ("k", "voteWeights", "method")
+    _agreed = ("k", "voteWeights", "method", "metric", "p")
     _model_class = bf_knn_regression_model
     _result_class = bf_knn_regression_prediction_result
 

@@ -5,6 +5,8 @@ expanded form ``|q|² + |x|² - 2 q·x`` and sorts them with an unstable sort, s
 its order among equal distances is not by training row.  On data without ties
 d4p must equal it; ``exact_neighbors`` is the reference where ties matter:
 squared differences summed exactly for every pair, ties broken by the lower row.
+``metric_neighbors`` is the same for the other metrics, written from their
+definitions (scikit-learn's for cosine, zero rows included).
 """
 import numpy as np
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
@@ -61,3 +63,45 @@ def mean_of(responses_of_neighbours, dist, vote_weights="voteUniform"):
     """(weighted) mean of the neighbours' responses, (n, k, r) -> (n, r)."""
     w = weights_of(dist, vote_weights)
     return (responses_of_neighbours * w[:, :, None]).sum(axis=1) / w.sum(axis=1)[:, None]
+
+
+def reduced_metric(X, q, metric, p=None):
+    """The value d4p orders by, from the definitions: sum |x - q|^p for Minkowski, the
+    distance itself for the others."""
+    diff = np.abs(X - q)
+    if metric == "manhattan":
+        return diff.sum(axis=1)
+    if metric == "chebyshev":
+        return diff.max(axis=1)
+    if metric == "minkowski":
+        return (diff ** p).sum(axis=1)
+    if metric == "euclidean":
+        return (diff ** 2).sum(axis=1)
+    assert metric == "cosine"
+    nx, nq = np.linalg.norm(X, axis=1), np.linalg.norm(q)
+    unit = X / np.where(nx == 0, 1.0, nx)[:, None]
+    uq = q / (nq if nq else 1.0)
+    dots = []
+    for u in unit:  # summed column by column: equal rows give equal values
+        s = 0.0
+        for a, b in zip(u, uq):
+            s += a * b
+        dots.append(s)
+    return np.clip(1.0 - np.array(dots), 0.0, 2.0)
+
+
+def metric_neighbors(X, Q, k, metric, p=None):
+    """(distances, indices) of the k nearest rows of X for each row of Q under
+    ``metric``, ordered by (distance, row)."""
+    X = np.asarray(X, dtype=np.float64)
+    Q = np.asarray(Q, dtype=np.float64)
+    dist = np.empty((Q.shape[0], k))
+    idx = np.empty((Q.shape[0], k), dtype=np.int64)
+    rows = np.arange(X.shape[0])
+    for i, q in enumerate(Q):
+        r = reduced_metric(X, q, metric, p)
+        order = np.lexsort((rows, r))[:k]
+        idx[i] = order
+        dist[i] = {"minkowski": lambda v: v ** (1.0 / p), "euclidean": np.sqrt}.get(
+            metric, lambda v: v)(r[order])
+    return dist, idx

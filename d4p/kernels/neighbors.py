@@ -16,13 +16,13 @@ NO_ROW = np.iinfo(np.int64).max
 
 
 @numba.njit(cache=True, nogil=True)
-def _before(d1, i1, d2, i2):
+def before(d1, i1, d2, i2):
     """(d1, i1) comes before (d2, i2): smaller distance, then lower index."""
     return d1 < d2 or (d1 == d2 and i1 < i2)
 
 
 @numba.njit(cache=True, nogil=True)
-def _sift_down(hd, hi, k):
+def sift_down(hd, hi, k):
     """Restore the max-heap below the root of one query's heap."""
     pos = 0
     while True:
@@ -31,9 +31,9 @@ def _sift_down(hd, hi, k):
             return
         big = left
         right = left + 1
-        if right < k and _before(hd[left], hi[left], hd[right], hi[right]):
+        if right < k and before(hd[left], hi[left], hd[right], hi[right]):
             big = right
-        if _before(hd[big], hi[big], hd[pos], hi[pos]):
+        if before(hd[big], hi[big], hd[pos], hi[pos]):
             return
         hd[pos], hd[big] = hd[big], hd[pos]
         hi[pos], hi[big] = hi[big], hi[pos]
@@ -85,10 +85,10 @@ def fold_block(gram, gscale, qn, xn, Q, X, first, slack, floor, heap_d, heap_i):
                 exact += t * t
             checks += 1
             idx = first + j
-            if _before(exact, idx, hd[0], hi[0]):
+            if before(exact, idx, hd[0], hi[0]):
                 hd[0] = exact
                 hi[0] = idx
-                _sift_down(hd, hi, k)
+                sift_down(hd, hi, k)
                 limit = hd[0] - qi
     return checks
 
@@ -103,7 +103,7 @@ def sort_heaps(heap_d, heap_i):
         for a in range(1, k):
             d, x = hd[a], hi[a]
             b = a - 1
-            while b >= 0 and _before(d, x, hd[b], hi[b]):
+            while b >= 0 and before(d, x, hd[b], hi[b]):
                 hd[b + 1] = hd[b]
                 hi[b + 1] = hi[b]
                 b -= 1
@@ -129,7 +129,7 @@ def merge_sorted(dists, idx, k):
             best = -1
             for r in range(s):
                 h = heads[r]
-                if h < (r + 1) * k and (best < 0 or _before(dists[i, h], idx[i, h],
+                if h < (r + 1) * k and (best < 0 or before(dists[i, h], idx[i, h],
                                                              dists[i, best], idx[i, best])):
                     best = h
             out[i, slot] = best

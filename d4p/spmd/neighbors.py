@@ -1,6 +1,6 @@
 """``KNeighborsClassifier``, ``KNeighborsRegressor`` and ``NearestNeighbors`` on CPU
 ranks, over ``d4p.bf_knn_classification_training`` / ``_prediction`` and
-``d4p.bf_knn_regression_training`` / ``_prediction`` (brute force, Euclidean).
+``d4p.bf_knn_regression_training`` / ``_prediction`` (brute force).
 
 ``fit`` keeps each rank's training rows on that rank (numbered in rank order).
 ``kneighbors``, ``predict``, ``predict_proba`` and ``score`` are **collective**:
@@ -9,7 +9,15 @@ to every rank's training rows and only the k candidates per query come back; eac
 rank gets the answers for its own queries.  ``kneighbors`` returns global
 training-row indices; ``kneighbors()`` without ``X`` gives this rank's training
 rows' neighbours, themselves excluded, as scikit-learn's.
+
+``metric`` may be 'euclidean', 'manhattan', 'chebyshev', 'minkowski' (any
+``p`` > 0, also given as ``metric_params={'p': ...}``, which wins as in
+scikit-learn) or 'cosine', with scikit-learn's aliases and definitions; the
+distances are scikit-learn's (Minkowski's p-th root taken).  Other metrics,
+callables and other ``metric_params`` raise NotImplementedError.
 """
+import warnings
+
 import numpy as np
 from scipy import sparse
 from sklearn import neighbors as sk_neighbors
@@ -17,6 +25,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import d4p
+from d4p.knn_search import canonical_metric
 
 from ._base import Collective, global_accuracy, global_classes, global_r2, validate_xy
 
@@ -26,11 +35,21 @@ def _fptype(dtype):
 
 
 def _check_metric(est):
-    euclidean = est.metric == "euclidean" or (est.metric == "minkowski" and est.p in (None, 2))
-    if not euclidean or est.metric_params:
-        raise NotImplementedError(f"{type(est).__name__}: metric={est.metric!r} (p={est.p!r}) "
-                                  "is not supported by d4p.spmd; only the Euclidean distance "
-                                  "(brute force)")
+    """``metric=`` and ``p=`` of d4p's k-NN classes for the estimator's metric."""
+    params = dict(est.metric_params or {})
+    if "p" in params and est.p is not None:
+        warnings.warn("Parameter p is found in metric_params. The corresponding parameter "
+                      "from __init__ is ignored.", SyntaxWarning, stacklevel=4)  # as sklearn
+    p = params.pop("p", est.p)
+    if params.get("w") is None:
+        params.pop("w", None)
+    if params or callable(est.metric):
+        what = f"metric_params={est.metric_params!r}" if params else f"metric={est.metric!r}"
+        raise NotImplementedError(f"{type(est).__name__}: {what} is not supported by "
+                                  "d4p.spmd (brute force with 'euclidean', 'manhattan', "
+                                  "'chebyshev', 'minkowski' or 'cosine')")
+    name, power = canonical_metric(est.metric, p, type(est).__name__)
+    return {"metric": name, "p": 2 if power is None else power}
 
 
 def _vote(est):
@@ -51,7 +70,7 @@ class _Neighbors:
     def _fit_rows(self, X, y, where):
         with Collective(self, where) as step:
             self._validate_params()
-            _check_metric(self)
+            self._d4p_metric = _check_metric(self)
             if hasattr(type(self), "predict"):
                 _vote(self)
                 if y is None:
@@ -94,7 +113,8 @@ class _Neighbors:
             "resultsToEvaluate": evaluate}
         algo = getattr(d4p, self._prediction)(
             fptype="double", k=int(k), resultsToCompute="computeIndicesOfNeighbors|"
-            "computeDistances", voteWeights=self._d4p_vote, distributed=True, **kw)
+            "computeDistances", voteWeights=self._d4p_vote, distributed=True,
+            **self._d4p_metric, **kw)
         res = algo.compute(X, self._d4p_model)
         dist = np.asarray(res.distances, dtype=np.float64).reshape(X.shape[0], k)
         ind = np.asarray(res.indices).reshape(X.shape[0], k).astype(np.intp)
@@ -178,7 +198,8 @@ class KNeighborsClassifier(_Neighbors, sk_neighbors.KNeighborsClassifier):
     """scikit-learn's ``KNeighborsClassifier`` over every rank's training rows.
 
     ``predict``, ``predict_proba``, ``kneighbors`` and ``score`` are collective.
-    ``weights`` must be 'uniform' or 'distance'; only the Euclidean metric.
+    ``weights`` must be 'uniform' or 'distance'; the metrics of the module's
+    docstring.
     """
 
     def fit(self, X, y):
