@@ -8,20 +8,21 @@ that the rounding bound cannot exclude is re-checked with the exact float64 sum
 of squared differences: the heap only ever holds exact values, so the neighbours
 are exactly those of the exact distances whatever BLAS does.
 """
-import numba
 import numpy as np
+
+from .jit import kernel
 
 #: Padding of a heap that holds fewer than k rows: sorts after every real row.
 NO_ROW = np.iinfo(np.int64).max
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def before(d1, i1, d2, i2):
     """(d1, i1) comes before (d2, i2): smaller distance, then lower index."""
     return d1 < d2 or (d1 == d2 and i1 < i2)
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def sift_down(hd, hi, k):
     """Restore the max-heap below the root of one query's heap."""
     pos = 0
@@ -40,7 +41,7 @@ def sift_down(hd, hi, k):
         pos = big
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def fold_block(gram, gscale, qn, xn, Q, X, first, slack, floor, heap_d, heap_i):
     """Fold one block of training rows into the queries' heaps.
 
@@ -93,7 +94,7 @@ def fold_block(gram, gscale, qn, xn, Q, X, first, slack, floor, heap_d, heap_i):
     return checks
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def sort_heaps(heap_d, heap_i):
     """Sort each query's heap into ascending (distance, index) order, in place."""
     m, k = heap_d.shape
@@ -111,7 +112,7 @@ def sort_heaps(heap_d, heap_i):
             hi[b + 1] = x
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def merge_sorted(dists, idx, k):
     """Positions of the k best (distance, index) candidates of each row.
 
@@ -137,7 +138,7 @@ def merge_sorted(dists, idx, k):
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def first_bad_label(y, n_classes):
     """Index of the first label that is not an integer in 0..n_classes-1, or -1."""
     for i in range(y.shape[0]):
