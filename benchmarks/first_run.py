@@ -1,8 +1,8 @@
 """The first run after install: every example, cold and warm, under each launcher.
 
-``python benchmarks/first_run.py`` runs each script of ``examples/`` twice in a
-fresh, empty ``NUMBA_CACHE_DIR``: the first run compiles what the script uses
-(cold), the second loads it from the cache (warm).  Launchers: ``plain``
+``python benchmarks/first_run.py`` runs each script of ``examples/`` and
+``examples/spmd/`` twice in a fresh, empty ``NUMBA_CACHE_DIR``: the first run
+compiles what the script uses (cold), the second loads it from the cache (warm).  Launchers: ``plain``
 (``python script.py``), ``d4p-4`` (``python -m d4p -n 4``), ``mpi-2`` and ``mpi-4``
 (``mpiexec -n 2/4``).  Prints a Markdown table of wall seconds and the extra
 seconds of the first run, with the CPU seconds of all processes beside them
@@ -62,7 +62,8 @@ def first_run(script, launcher):
                    PYTHONPATH=os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")])))
         cold = timed(command(launcher, script), env)
         warm = timed(command(launcher, script), env)
-    return {"example": os.path.basename(script), "launcher": launcher,
+    return {"example": os.path.relpath(script, os.path.join(ROOT, "examples")),
+            "launcher": launcher,
             "cold": cold[0], "warm": warm[0], "cold_cpu": cold[1], "warm_cpu": warm[1],
             "said_compiling": cold[2].count("compiling kernels")}
 
@@ -82,10 +83,11 @@ def main():
     ap.add_argument("--examples", default="", help="substrings of example names (default all)")
     ap.add_argument("--json")
     opts = ap.parse_args()
-    scripts = sorted(glob.glob(os.path.join(ROOT, "examples", "*.py")))
+    scripts = sorted(glob.glob(os.path.join(ROOT, "examples", "*.py"))
+                     + glob.glob(os.path.join(ROOT, "examples", "spmd", "*.py")))
     if opts.examples:
         wanted = opts.examples.split(",")
-        scripts = [s for s in scripts if any(w in os.path.basename(s) for w in wanted)]
+        scripts = [s for s in scripts if any(w in os.path.relpath(s, ROOT) for w in wanted)]
     rows = []
     for script in scripts:
         for launcher in opts.launchers.split(","):

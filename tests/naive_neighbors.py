@@ -25,16 +25,7 @@ def sklearn_regressor(X, y, k, vote="voteUniform"):
 def exact_neighbors(X, Q, k):
     """(distances, indices) of the k nearest rows of X for each row of Q: squared
     differences summed for every pair, ordered by (distance, row)."""
-    X = np.asarray(X, dtype=np.float64)
-    Q = np.asarray(Q, dtype=np.float64)
-    dist = np.empty((Q.shape[0], k))
-    idx = np.empty((Q.shape[0], k), dtype=np.int64)
-    rows = np.arange(X.shape[0])
-    for i, q in enumerate(Q):
-        d2 = ((X - q) ** 2).sum(axis=1)
-        order = np.lexsort((rows, d2))[:k]
-        idx[i], dist[i] = order, np.sqrt(d2[order])
-    return dist, idx
+    return metric_neighbors(X, Q, k, "euclidean")
 
 
 def weights_of(dist, vote):
