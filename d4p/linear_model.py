@@ -30,7 +30,7 @@ from ._algorithm import as_fptype, check_bool, check_fptype, check_method
 from ._inputs import check_finite, check_table, columns_of, is_sparse
 from ._protocol import Algorithm, Part, warn
 from ._results import Result
-from .stats import CentredR, CoMoments
+from .stats import CentredR, CoMoments, PairwiseMerge
 
 LINEAR_METHODS = ("defaultDense", "normEqDense", "qrDense")
 RIDGE_METHODS = ("defaultDense", "normEqDense")
@@ -167,7 +167,7 @@ class _RegressionTraining(Algorithm):
         m = shape["data"] + shape["dependentVariables"]
         return CentredR.empty(m) if self._qr else CoMoments.empty(m)
 
-    _merge = staticmethod(lambda a, b: a.merge(b))
+    _merge = staticmethod(PairwiseMerge.merge)
 
     def _finish(self, total, run):
         p, k = run.shape["data"], run.shape["dependentVariables"]

@@ -13,6 +13,8 @@ No estimator stores its communicator: the engine's one is looked up at each call
 (a simulated rank's, ``d4p.daalinit(comm=...)``'s, or MPI's world), so estimators
 clone and pickle as scikit-learn's do.
 """
+import functools
+
 import numpy as np
 
 from .. import _engine
@@ -409,6 +411,17 @@ def validate_xy(est, X, y, reset=True, multi_output=False, y_numeric=False, **kw
     return X, y
 
 
+@functools.lru_cache(maxsize=None)
+def _checks_all_zero_weights():
+    """Whether scikit-learn's weight check rejects all-zero weights (and takes
+    ``allow_all_zero_weights``): scikit-learn 1.6 and later.  Asked once."""
+    import inspect
+
+    from sklearn.utils.validation import _check_sample_weight
+
+    return "allow_all_zero_weights" in inspect.signature(_check_sample_weight).parameters
+
+
 def check_weights(sample_weight, X, dtype=np.float64, **kwargs):
     """scikit-learn's sample-weight check, also for a rank with no rows (where
     scikit-learn's own check demands at least one).
@@ -417,12 +430,10 @@ def check_weights(sample_weight, X, dtype=np.float64, **kwargs):
     nothing, but the other ranks' weights decide whether any row counts, so
     scikit-learn's "at least one non-zero weight" cannot be judged here.
     """
-    import inspect
-
     from sklearn.utils.validation import _check_sample_weight
 
-    if "allow_all_zero_weights" in inspect.signature(_check_sample_weight).parameters:
-        kwargs.setdefault("allow_all_zero_weights", True)  # scikit-learn >= 1.6
+    if _checks_all_zero_weights():
+        kwargs.setdefault("allow_all_zero_weights", True)
     if X.shape[0] == 0 and sample_weight is not None and not np.isscalar(sample_weight):
         w = np.asarray(sample_weight, dtype=dtype).reshape(-1)
         if w.size:
