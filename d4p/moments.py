@@ -69,12 +69,16 @@ class _ColumnStatistic(Algorithm):
 
     _merge = staticmethod(PairwiseMerge.merge)
 
-    def _init_common(self, fptype, method, distributed, streaming):
+    def _init_common(self, fptype, method, distributed, streaming, flags, value, choices):
+        """Set the common parameters and the class's one flag parameter ``flags``
+        (its default the first of ``choices``); returns the flags given."""
         self.fptype = fptype
         self._dtype = check_fptype(fptype)
         self.method = check_method(self._name, method, METHODS, _SUM_METHODS)
         self.distributed = check_bool(self._name, "distributed", distributed)
         self.streaming = check_bool(self._name, "streaming", streaming)
+        setattr(self, flags, value)
+        return parse_flags(self._name, flags, value, choices, [choices[0]])
 
 
 class low_order_moments_result(Result):
@@ -121,10 +125,8 @@ class low_order_moments(_ColumnStatistic):
 
     def __init__(self, fptype="double", method="defaultDense", estimatesToCompute="",
                  distributed=False, streaming=False):
-        self._init_common(fptype, method, distributed, streaming)
-        self.estimatesToCompute = estimatesToCompute
-        estimates = parse_flags(self._name, "estimatesToCompute", estimatesToCompute, ESTIMATES,
-                                ["estimatesAll"])
+        estimates = self._init_common(fptype, method, distributed, streaming,
+                                      "estimatesToCompute", estimatesToCompute, ESTIMATES)
         if len(estimates) != 1:
             raise ValueError(f"{self._name}: estimatesToCompute takes one value, got {estimates}")
         self._estimates = estimates.pop()
@@ -189,10 +191,8 @@ class covariance(_ColumnStatistic):
 
     def __init__(self, fptype="double", method="defaultDense", outputMatrixType="",
                  distributed=False, streaming=False):
-        self._init_common(fptype, method, distributed, streaming)
-        self.outputMatrixType = outputMatrixType
-        parse_flags(self._name, "outputMatrixType", outputMatrixType, OUTPUT_TYPES,
-                    ["covarianceMatrix"])
+        self._init_common(fptype, method, distributed, streaming, "outputMatrixType",
+                          outputMatrixType, OUTPUT_TYPES)
 
     def _finish(self, c, run):
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -46,13 +46,13 @@ _NO_FLOAT = np.empty(0)
 _NO_KEYS = np.empty(0, dtype=np.uint64)
 
 
-def _kernel_blocks(rows, serial, parallel):
-    """``(lo, hi, dense block, kernel, rows per chunk)`` for each non-empty block of
-    this rank's rows: the parallel variant of the kernel where it pays."""
+def _kernel_blocks(rows):
+    """``(lo, hi, dense block, rows per chunk, parallel)`` for each non-empty block
+    of this rank's rows; ``parallel`` where running its chunks on threads pays."""
     r = kk.chunk_rows(rows.p)
     for lo, hi, B in rows.blocks():
         if hi > lo:
-            yield lo, hi, B, (parallel if _parallel.use_parallel(hi - lo, r) else serial), r
+            yield lo, hi, B, r, _parallel.use_parallel(hi - lo, r)
 
 
 def _init_pass(rows, mind, centres=None, cbase=0, nearest=_NO_INT, keys=_NO_KEYS,
@@ -68,11 +68,11 @@ def _init_pass(rows, mind, centres=None, cbase=0, nearest=_NO_INT, keys=_NO_KEYS
     best_key = np.full(nt, np.inf)
     best_idx = np.full(nt, -1, dtype=np.int64)
     parts = []
-    for lo, hi, B, kernel, r in _kernel_blocks(rows, kk.init_pass_serial, kk.init_pass_parallel):
-        bk, bi, pp, npp = kernel(B, rows.g0 + lo, C, cbase, mind[lo:hi],
-                                 nearest[lo:hi] if nearest.size else nearest,
-                                 _NO_FLOAT if row_w is None else row_w[lo:hi], keys,
-                                 uniform_race, want_sum, r)
+    for lo, hi, B, r, parallel in _kernel_blocks(rows):
+        bk, bi, pp, npp = kk.init_pass(B, rows.g0 + lo, C, cbase, mind[lo:hi],
+                                       nearest[lo:hi] if nearest.size else nearest,
+                                       _NO_FLOAT if row_w is None else row_w[lo:hi], keys,
+                                       uniform_race, want_sum, r, parallel=parallel)
         if nt and bk.shape[0]:
             c = np.argmin(bk, axis=0)  # the first chunk holding the minimum: ties keep
             t = np.arange(nt)          # the earlier row, as chunks come in row order
@@ -120,10 +120,10 @@ def _potentials(rows, trials, mind, row_w=None):
     T = np.ascontiguousarray(trials, dtype=np.float64)
     nt = T.shape[0]
     out = [[] for _ in range(nt)]
-    for lo, hi, B, kernel, r in _kernel_blocks(rows, kk.potentials_serial,
-                                               kk.potentials_parallel):
-        parts, nparts = kernel(B, T, mind[lo:hi], _NO_FLOAT if row_w is None else row_w[lo:hi],
-                               r)
+    for lo, hi, B, r, parallel in _kernel_blocks(rows):
+        parts, nparts = kk.potentials(B, T, mind[lo:hi],
+                                      _NO_FLOAT if row_w is None else row_w[lo:hi], r,
+                                      parallel=parallel)
         used = np.arange(parts.shape[2]) < nparts[:, :, None]
         for t in range(nt):
             out[t].append(parts[:, t][used[:, t]])
@@ -172,10 +172,9 @@ def _lazy_draw(comm, rows, mind, seen, centres, s, key, seed, row_w=None):
     if rows.n:
         X = rows.X
         r = LAZY_CHUNK_ROWS
-        kernel = kk.lazy_race_parallel if _parallel.use_parallel(rows.n, r) else \
-            kk.lazy_race_serial
-        bk, bi = kernel(X, rows.g0, C, s, mind, seen, _NO_FLOAT if row_w is None else row_w,
-                        key, r)
+        bk, bi = kk.lazy_race(X, rows.g0, C, s, mind, seen,
+                              _NO_FLOAT if row_w is None else row_w, key, r,
+                              parallel=_parallel.use_parallel(rows.n, r))
         c = int(np.argmin(bk))  # the first chunk holding the minimum: the earlier row
         if bi[c] >= 0:
             best_key[0], best_idx[0] = bk[c], bi[c] + rows.g0

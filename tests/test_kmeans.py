@@ -138,7 +138,7 @@ def test_row_distance_is_accurate_exact_zero_and_position_independent():
         # Other layouts and dtypes reach the kernel as C-ordered float64 chunks.
         for other in (np.asfortranarray(X), X.astype(np.float32), X[:, ::-1][:, ::-1]):
             mind = np.full(len(X), np.inf)
-            kk.init_pass_serial(other, 0, c.reshape(1, -1), 0, mind, np.empty(0, np.int64),
+            kk.init_pass(other, 0, c.reshape(1, -1), 0, mind, np.empty(0, np.int64),
                                 np.empty(0), np.empty(0, np.uint64), False, False, 16)
             np.testing.assert_array_equal(
                 mind, sqdists(np.ascontiguousarray(other, dtype=np.float64), c))
@@ -196,10 +196,10 @@ def test_lazy_race_is_the_exact_race_and_reads_few_rows(chunk, weighted):
         key = np.uint64(nk.stream_key(5, 2, trial, 0))
         expected = nk.race(key, D[-1] * row_w if weighted else D[-1])
         seen0 = rng.integers(1, 7, len(X)).astype(np.int32)
-        for kernel, layout in ((kk.lazy_race_serial, "C"), (kk.lazy_race_parallel, "F")):
+        for parallel, layout in ((False, "C"), (True, "F")):
             seen, mind = seen0.copy(), D[seen0 - 1, np.arange(len(X))].copy()
             A = np.asarray(X, order=layout)
-            bk, bi = kernel(A, 0, C, 6, mind, seen, row_w, key, chunk)
+            bk, bi = kk.lazy_race(A, 0, C, 6, mind, seen, row_w, key, chunk, parallel=parallel)
             c = int(np.argmin(bk))
             assert (bi[c] if bk[c] < np.inf else None) == expected
             read = seen != seen0
@@ -991,8 +991,8 @@ def test_converted_slabs_give_the_c_order_results(monkeypatch, layout):
         for data in (X, A):
             mind = np.full(len(X), np.inf)
             nearest = np.zeros(len(X), dtype=np.int64)
-            res = kk.init_pass_serial(data, 7, C, 0, mind, nearest, row_w, keys, False, True, 16)
-            pots = kk.potentials_serial(data, X[[1, 2]], mind, row_w, 16)
+            res = kk.init_pass(data, 7, C, 0, mind, nearest, row_w, keys, False, True, 16)
+            pots = kk.potentials(data, X[[1, 2]], mind, row_w, 16)
             outs.append((mind, nearest) + tuple(res) + tuple(pots))
         for a, b in zip(*outs):
             np.testing.assert_array_equal(a, b)

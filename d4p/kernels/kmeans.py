@@ -314,16 +314,6 @@ def init_pass(X, g0, C, cbase, mind, nearest, row_w, keys, uniform_race, want_su
     return best_key, best_idx, parts, nparts
 
 
-def init_pass_serial(*args):
-    """:func:`init_pass` on one thread."""
-    return init_pass(*args, parallel=False)
-
-
-def init_pass_parallel(*args):
-    """:func:`init_pass` over this rank's kernel threads."""
-    return init_pass(*args, parallel=True)
-
-
 # ---- k-means++ races on stale distances ----------------------------------------------------
 
 
@@ -430,16 +420,6 @@ def lazy_race(X, g0, C, s, mind, seen, row_w, key, rows, parallel=False):
     return best_key, best_idx
 
 
-def lazy_race_serial(*args):
-    """:func:`lazy_race` on one thread."""
-    return lazy_race(*args, parallel=False)
-
-
-def lazy_race_parallel(*args):
-    """:func:`lazy_race` over this rank's kernel threads."""
-    return lazy_race(*args, parallel=True)
-
-
 @kernel
 def potentials_chunks(R, T, mind, row_w, rows, parts, nparts):
     """Exact partials of ``sum_i row_w[i] * min(mind[i], |R[i] - T[t]|^2)`` per trial
@@ -475,16 +455,6 @@ def potentials(X, T, mind, row_w, rows, parallel=False):
 
     run_chunk_ranges(run, nch, parallel)
     return parts, nparts
-
-
-def potentials_serial(*args):
-    """:func:`potentials` on one thread."""
-    return potentials(*args, parallel=False)
-
-
-def potentials_parallel(*args):
-    """:func:`potentials` over this rank's kernel threads."""
-    return potentials(*args, parallel=True)
 
 
 @kernel

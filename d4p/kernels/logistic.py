@@ -10,6 +10,17 @@ import numpy as np
 from .jit import kernel
 
 
+@kernel(inline="always")
+def _softplus_neg(margin):
+    """``log(1 + exp(-margin))`` without overflow, and ``1 / (1 + exp(margin))``
+    (the probability of the other class), from one ``exp``."""
+    if margin > 0:
+        e = np.exp(-margin)
+        return np.log1p(e), e / (1.0 + e)
+    e = np.exp(margin)
+    return np.log1p(e) - margin, 1.0 / (1.0 + e)
+
+
 @kernel
 def binary_terms(z, y, sw, r, w):
     """Sigmoid loss terms of one block.
@@ -26,15 +37,10 @@ def binary_terms(z, y, sw, r, w):
     for i in range(z.shape[0]):
         s = sw[i] if weighted else 1.0
         margin = z[i] if y[i] == 1 else -z[i]
-        if margin > 0:
-            e = np.exp(-margin)
-            loss += s * np.log1p(e)
-            q = e / (1.0 + e)          # probability of the other class
-        else:
-            e = np.exp(margin)
-            loss += s * (np.log1p(e) - margin)
-            q = 1.0 / (1.0 + e)
-            bad += s > 0
+        term, q = _softplus_neg(margin)
+        loss += s * term
+        if not margin > 0 and s > 0:  # (a NaN margin counts too)
+            bad += 1
         r[i] = s * (-q if y[i] == 1 else q)
         w[i] = s * (q * (1.0 - q))
     return loss, bad
@@ -48,11 +54,7 @@ def binary_loss(z, y, sw):
     weighted = sw.shape[0] > 0
     for i in range(z.shape[0]):
         s = sw[i] if weighted else 1.0
-        margin = z[i] if y[i] == 1 else -z[i]
-        if margin > 0:
-            loss += s * np.log1p(np.exp(-margin))
-        else:
-            loss += s * (np.log1p(np.exp(margin)) - margin)
+        loss += s * _softplus_neg(z[i] if y[i] == 1 else -z[i])[0]
     return loss
 
 

@@ -153,6 +153,24 @@ class _RegressorScore:
         return global_r2(y, y_pred, sample_weight)
 
 
+def _fit_least_squares(est, where, X, y, sample_weight, penalties=None):
+    """Collective fit of a least-squares estimator: validate on every rank, agree on
+    the rows and y's columns, solve.  ``penalties(X, y)`` (ridge) checks the
+    estimator's own parameters on the validated input and gives ``alpha``."""
+    with Collective(est, where) as step:
+        est._validate_params()
+        if est.positive:
+            raise NotImplementedError(f"{type(est).__name__}: positive=True is not supported "
+                                      f"by d4p.spmd (no non-negative least squares)")
+        X, y, sample_weight = _validate_xy(est, X, y, sample_weight)
+        alpha = None if penalties is None else penalties(X, y)
+        step.record(X, extra=_y_shape(y))
+    step.agreed_rows()
+    _agree_y(step, where)
+    _least_squares(est, X, y, sample_weight, where, alpha=alpha)
+    return est
+
+
 def _least_squares(est, X, y, w, where, alpha=None):
     """The coefficients of (ridge, when ``alpha`` is given) least squares on every
     rank's rows; sets ``coef_`` and ``intercept_``."""
@@ -189,18 +207,7 @@ class LinearRegression(_HyperparameterAccess, _RegressorScore, sk_linear.LinearR
     @sklearn_nan_message
     def fit(self, X, y, sample_weight=None):
         """Collective: least squares on every rank's rows."""
-        where = "LinearRegression.fit"
-        with Collective(self, where) as step:
-            self._validate_params()
-            if self.positive:
-                raise NotImplementedError("LinearRegression: positive=True is not supported "
-                                          "by d4p.spmd (no non-negative least squares)")
-            X, y, sample_weight = _validate_xy(self, X, y, sample_weight)
-            step.record(X, extra=_y_shape(y))
-        step.agreed_rows()
-        _agree_y(step, where)
-        _least_squares(self, X, y, sample_weight, where)
-        return self
+        return _fit_least_squares(self, "LinearRegression.fit", X, y, sample_weight)
 
 
 _RIDGE_ITERATIVE = ("sparse_cg", "lsqr", "sag", "saga", "lbfgs")
@@ -218,29 +225,25 @@ class Ridge(_RegressorScore, sk_linear.Ridge):
     @sklearn_nan_message
     def fit(self, X, y, sample_weight=None):
         """Collective: ridge regression on every rank's rows."""
-        where = "Ridge.fit"
-        with Collective(self, where) as step:
-            self._validate_params()
-            if self.positive:
-                raise NotImplementedError("Ridge: positive=True is not supported by d4p.spmd")
-            if self.solver == "lbfgs":
-                raise ValueError("'lbfgs' solver can be used only when positive=True. "
-                                 "Please use another solver.")
-            X, y, sample_weight = _validate_xy(self, X, y, sample_weight)
-            if sparse.issparse(X) and self.solver == "svd":
-                raise TypeError('SVD solver does not support sparse inputs currently')
-            alpha = np.asarray(self.alpha, dtype=np.float64).reshape(-1)
-            k = 1 if y.ndim == 1 else y.shape[1]
-            if alpha.size not in (1, k):
-                raise ValueError(f"Number of targets and number of penalties do not "
-                                 f"correspond: {alpha.size} != {k}")
-            step.record(X, extra=_y_shape(y))
-        step.agreed_rows()
-        _agree_y(step, where)
-        _least_squares(self, X, y, sample_weight, where, alpha=alpha.reshape(1, -1))
+        _fit_least_squares(self, "Ridge.fit", X, y, sample_weight, penalties=self._penalties)
         self.n_iter_ = None  # a direct solver, as scikit-learn's cholesky
         self.solver_ = "cholesky" if self.solver == "auto" else self.solver
         return self
+
+    def _penalties(self, X, y):
+        """The validated ``alpha`` as a (1, 1 or targets) row; scikit-learn's
+        solver checks."""
+        if self.solver == "lbfgs":
+            raise ValueError("'lbfgs' solver can be used only when positive=True. "
+                             "Please use another solver.")
+        if sparse.issparse(X) and self.solver == "svd":
+            raise TypeError('SVD solver does not support sparse inputs currently')
+        alpha = np.asarray(self.alpha, dtype=np.float64).reshape(-1)
+        k = 1 if y.ndim == 1 else y.shape[1]
+        if alpha.size not in (1, k):
+            raise ValueError(f"Number of targets and number of penalties do not "
+                             f"correspond: {alpha.size} != {k}")
+        return alpha.reshape(1, -1)
 
 
 class IncrementalLinearRegression(_HyperparameterAccess, IncrementalFlow, _RegressorScore,
