@@ -97,12 +97,13 @@ def _logistic(d4p, X):
 
 def _neighbors(d4p, X):
     labels = np.arange(X.shape[0]) % 2
+    Q = X[:max(1, X.shape[0] // 8)]  # fewer queries than rows: the cost is their product
     model = d4p.bf_knn_classification_training(k=3).compute(X, labels).model
     d4p.bf_knn_classification_prediction(
-        k=3, resultsToCompute="computeIndicesOfNeighbors|computeDistances").compute(X, model)
-    d4p.bf_knn_classification_prediction(k=3, metric="manhattan").compute(X, model)  # one kernel
+        k=3, resultsToCompute="computeIndicesOfNeighbors|computeDistances").compute(Q, model)
+    d4p.bf_knn_classification_prediction(k=3, metric="manhattan").compute(Q, model)  # one kernel
     model = d4p.bf_knn_regression_training(k=3).compute(X, X[:, :1]).model
-    d4p.bf_knn_regression_prediction(k=3).compute(X, model)
+    d4p.bf_knn_regression_prediction(k=3).compute(Q, model)
 
 
 def _density(d4p, X):

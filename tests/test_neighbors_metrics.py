@@ -140,7 +140,9 @@ def _estimators_body(metric, p, dtype):
 def _register(name, body):
     body.__name__ = body.__qualname__ = f"_{name}"
     body.__module__ = __name__
-    globals()[f"test_{name}"] = spmd(body)
+    # The split logic is the Euclidean search's (every rank count in test_neighbors):
+    # here one process, one rank, and four ranks with an empty one (and MPI) suffice.
+    globals()[f"test_{name}"] = spmd(body, ranks=(1, 4))
 
 
 for _name, _metric, _p in METRICS:
