@@ -55,6 +55,8 @@ _LAZY = {
         "bf_knn_regression_training_result", "bf_knn_regression_model",
         "bf_knn_regression_prediction", "bf_knn_regression_prediction_result")},
     "dbscan": "density",
+    "normalization_zscore": "normalization",
+    "normalization_zscore_result": "normalization",
     "dbscan_result": "density",
 }
 

@@ -19,6 +19,7 @@ from ._inputs import check_finite, check_table, columns_of
 from ._protocol import Algorithm, Part
 from ._results import Result
 from .cholesky_qr import constant_columns, row_blocks
+from .normalization import normalization_zscore
 from .stats import CentredR, CoMoments
 from .tsqr import TSQRFactor, combine, positive_diagonal
 
@@ -288,8 +289,11 @@ class pca(Algorithm):
     isCorrelation : bool, default False
         Batch only: ``data`` (or the ``correlation`` argument) already is the
         correlation matrix; its eigendecomposition is returned.
-    normalization : None
-        Only None (z-score normalisation, always applied) is supported.
+    normalization : None or normalization_zscore, default None
+        None: z-score the columns.  With ``svdDense``, a
+        ``normalization_zscore(doScale=False)`` (daal4py's default object) only
+        centres them: the components and ``eigenvalues`` are then the covariance
+        matrix's.  ``correlationDense`` ignores it, as daal4py does.
     distributed : bool, default False
         Each rank passes its own rows; every rank gets the same result.  The
         ranks must agree on every parameter but ``fptype`` and ``doScale``
@@ -307,7 +311,8 @@ class pca(Algorithm):
     _name = "pca"
     # fptype only sets the dtype of this rank's results and doScale changes nothing:
     # neither is agreed (docs/migrating.md).
-    _agreed = ("method", "resultsToCompute", "nComponents", "isDeterministic", "isCorrelation")
+    _agreed = ("method", "resultsToCompute", "nComponents", "isDeterministic", "isCorrelation",
+               "normalization")
 
     def __init__(self, fptype="double", method="correlationDense", resultsToCompute="",
                  nComponents=-1, isDeterministic=False, doScale=False, isCorrelation=False,
@@ -324,10 +329,13 @@ class pca(Algorithm):
         self.isDeterministic = check_bool(name, "isDeterministic", isDeterministic)
         self.doScale = check_bool(name, "doScale", doScale)
         self.isCorrelation = check_bool(name, "isCorrelation", isCorrelation)
-        if normalization is not None:
-            raise ValueError(f"{name}: normalization objects are not supported; d4p always "
-                             "z-scores the columns (pass normalization=None)")
-        self.normalization = None
+        if normalization is not None and not isinstance(normalization, normalization_zscore):
+            raise TypeError(f"{name}: normalization must be None or a "
+                            f"d4p.normalization_zscore, got {type(normalization).__name__}")
+        self.normalization = normalization
+        # daal4py: svdDense normalises with this object (doScale=False: centre only,
+        # so the components are the covariance's); correlationDense ignores it.
+        self._scale = normalization is None or normalization.doScale or not self._svd
         self.distributed = check_bool(name, "distributed", distributed)
         if self.isCorrelation and self.distributed:
             raise ValueError(f"{name}: isCorrelation=True (the input is a correlation matrix) "
@@ -338,7 +346,8 @@ class pca(Algorithm):
         return {"method": "svdDense" if self._svd else "correlationDense",
                 "resultsToCompute": tuple(sorted(self._flags)),
                 "nComponents": -1 if self.nComponents in (-1, 0) else self.nComponents,
-                "isDeterministic": self.isDeterministic, "isCorrelation": self.isCorrelation}
+                "isDeterministic": self.isDeterministic, "isCorrelation": self.isCorrelation,
+                "normalization": "zscore" if self._scale else "centre"}
 
     def compute(self, data, correlation=None, setup=False):
         """Principal components of ``data`` (this rank's rows when distributed).
@@ -409,7 +418,7 @@ class pca(Algorithm):
         ss = np.sum(t.r * t.r, axis=0)
         const = constant_columns(ss, t.n, t.mean)
         variances = np.where(const, 0.0, ss / (t.n - 1))
-        scaled = t.r / _safe_scale(np.sqrt(variances))
+        scaled = t.r / _safe_scale(np.sqrt(variances)) if self._scale else t.r.copy()
         scaled[:, const] = 0.0
         if not np.isfinite(scaled).all():  # NaN data with assume_finite
             values, vectors = np.full(p, np.nan), np.full((p, p), np.nan)

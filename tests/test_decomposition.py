@@ -418,7 +418,7 @@ def test_pca_is_correlation_checks():
 def test_pca_needs_two_rows_and_rejects_normalization():
     with pytest.raises(ValueError, match="at least 2 rows"):
         d4p.pca().compute(np.ones((1, 3)))
-    with pytest.raises(ValueError, match="normalization"):
+    with pytest.raises(TypeError, match="normalization"):
         d4p.pca(normalization=object())
     with pytest.raises(ValueError, match="unknown method"):
         d4p.pca(method="qr")
