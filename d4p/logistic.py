@@ -34,7 +34,7 @@ import numbers
 import numpy as np
 
 from ._algorithm import as_fptype, check_bool, check_fptype, check_method, parse_flags
-from ._inputs import as_table, check_finite, check_table, columns_of, is_sparse
+from ._inputs import check_finite, check_table, columns_of, is_sparse
 from ._protocol import Algorithm, Part, warn
 from ._results import Result
 from .naive_bayes import ClassifierPrediction
@@ -113,7 +113,7 @@ def _local_weights(weights, n):
     """None, or the row weights as a float64 vector: finite, non-negative, n of them."""
     if weights is None:
         return None
-    W = as_table(weights, "weights", allow_sparse=False)
+    W = check_table(weights, "weights", sparse="densify", finite=False)
     if W.shape == (0, 0):
         W = np.empty((0, 1))
     if W.shape[0] != n or W.shape[1] != 1:
@@ -134,7 +134,8 @@ def _local_data(data, labels, n_classes):
     class counts.  Raises ValueError naming the first bad value."""
     X = check_table(data, "data")
     n = X.shape[0]
-    Y = as_table(labels, "labels", allow_sparse=False)
+    # labels read with the data's reader may come as a sparse column (daal4py takes it)
+    Y = check_table(labels, "labels", sparse="densify", finite=False)
     if Y.shape == (0, 0):
         Y = np.empty((0, 1))
     if Y.shape[0] != n:

@@ -233,11 +233,11 @@ def local_counts(data, labels, weights, n_classes, alpha=None):
     X = check_table(data, "data", finite=False)
     n = X.shape[0]
     p = columns_of(X)
-    y = _as_column(check_table(labels, "labels", sparse="reject", finite=False), "labels", n)
+    y = _as_column(check_table(labels, "labels", sparse="densify", finite=False), "labels", n)
     if weights is None:
         w = np.empty(0)
     else:
-        w = _as_column(check_table(weights, "weights", sparse="reject", finite=False),
+        w = _as_column(check_table(weights, "weights", sparse="densify", finite=False),
                        "weights", n)
         check_finite(w.reshape(-1, 1), "weights")
         if n and np.min(w) < 0:

@@ -215,7 +215,7 @@ class _Training(_KnnParameters, Algorithm):
         X = self._rows(data)
         if targets is None and self._target_name == "labels":
             targets = np.zeros((X.shape[0], 1))  # neighbours only (scikit-learn-intelex does it)
-        raw = check_table(targets, self._target_name)
+        raw = check_table(targets, self._target_name, sparse="densify")
         if raw.shape[0] != X.shape[0]:
             raise ValueError(f"{self._target_name} has {raw.shape[0]} rows but data has "
                              f"{X.shape[0]}")
