@@ -41,6 +41,10 @@ BLOCK_POINTS = 8192
 QUANTILE_SAMPLE = 1024
 #: Coordinates (the widest) considered for cutting the rows into slabs.
 SPLIT_CANDIDATES = 4
+# What the kernels are given for the arrays a step does not use.
+_NO_INTS = np.empty(0, np.int64)
+_NO_FLOATS = np.empty(0, np.float64)
+_NO_LINKS = np.empty((0, 2), np.int64)
 
 
 class dbscan_result(Result):
@@ -71,7 +75,7 @@ class dbscan(Algorithm):
     method : {'defaultDense'}
         The only method.
     memorySavingMode : bool, default False
-        False keeps each rank's neighbour pairs (8 bytes a pair) for the four passes
+        False keeps each rank's neighbour pairs (8 bytes a pair) for the passes
         over them; True recomputes them block by block in every pass: 1.5-3x
         the time, memory O(n) plus one block's pairs.  Same result.  0 and 1
         are accepted for False and True.
@@ -225,6 +229,7 @@ class _Rows:
             raise ValueError(f"dbscan: {X.shape[0]} rows on one rank; at most 2**31 - 1 "
                              "(pairs are held as int32 positions): use more ranks")
         order, self.cells, self.start = kern.build_grid(X, eps)
+        self.runs = kern.forward_runs(self.cells.shape[1])
         self.order = order
         self.X = np.ascontiguousarray(X[order])
         self.gidx = np.ascontiguousarray(gidx[order])
@@ -243,14 +248,16 @@ class _Rows:
     def n(self):
         return self.X.shape[0]
 
-    def pairs(self):
-        """The neighbour pairs, all at once or one block of cells at a time."""
+    def pairs(self, total=_NO_FLOATS):
+        """The neighbour pairs, all at once or one block of cells at a time; on the
+        first pass, with ``total``, the kernel adds each point's neighbours' weights
+        to it as it finds the pairs."""
         if self._pairs is not None:
             yield self._pairs
             return
         for c0, c1 in zip(self.blocks[:-1], self.blocks[1:]):
             pa, pb, m = kern.neighbour_pairs(self.X, self.cells, self.start, self.eps2,
-                                             self.owned, c0, c1)
+                                             self.owned, self.runs, c0, c1, self.w, total)
             pa, pb = pa[:m], pb[:m]
             if not self.saving:
                 self._pairs = (pa, pb)
@@ -259,19 +266,25 @@ class _Rows:
     def core_and_local_roots(self):
         """Core flags of owned points; each owned core's local root (the smallest
         global index of the owned cores it connects to), -1 elsewhere."""
-        total = self.w.copy()
-        for pa, pb in self.pairs():
-            kern.add_pair_weights(pa, pb, self.w, total)
+        total = self.w.copy()              # its own weight, plus its neighbours'
+        for _ in self.pairs(total):
+            pass
         self.core = (self.owned.astype(bool) & (total >= self.min_obs)).view(np.uint8)
-        parent = np.arange(self.n)
+        parent = np.arange(self.n, dtype=np.int64)
         for pa, pb in self.pairs():
-            kern.union_pairs(pa, pb, self.core, parent, self.gidx)
-        self.label = kern.root_keys(parent, self.gidx, self.core)
+            kern.pair_pass(kern.UNITE, pa, pb, self.core, parent, self.gidx, _NO_LINKS)
+        # a set's root is its core of smallest global index; non-core points are alone
+        self.label = np.where(self.core.astype(bool), self.gidx[kern.roots(parent)], -1)
         return self.core, self.label
 
     def cross_pairs(self):
         """Pairs of labels of an owned and a halo core point within eps, deduplicated."""
-        found = [kern.cross_label_pairs(pa, pb, self.label, self.owned) for pa, pb in self.pairs()]
+        found = []
+        for pa, pb in self.pairs():
+            args = (pa, pb, self.owned, self.label, _NO_INTS)
+            links = np.empty((kern.pair_pass(kern.LINKS, *args, _NO_LINKS), 2), np.int64)
+            kern.pair_pass(kern.LINKS, *args, links)
+            found.append(links)
         both = np.concatenate(found) if found else np.empty((0, 2), np.int64)
         both = np.sort(both, axis=1)
         return np.unique(both, axis=0) if both.size else both
@@ -282,7 +295,7 @@ class _Rows:
         best = np.where(self.core.astype(bool), roots, -1)
         border = (self.owned.astype(bool) & ~self.core.astype(bool)).view(np.uint8)
         for pa, pb in self.pairs():
-            kern.border_minimum(pa, pb, roots, border, best)
+            kern.pair_pass(kern.BORDER, pa, pb, border, roots, best, _NO_LINKS)
         return best
 
     def in_input_order(self, values):
@@ -453,8 +466,16 @@ def _resolve(links, label):
     if links.size == 0:
         return label.copy()
     nodes, compact = np.unique(links, return_inverse=True)
-    compact = compact.reshape(-1, 2)
-    root_of = nodes[kern.union_find_min(compact[:, 0], compact[:, 1], nodes.size)]
+    if nodes.size >= 2 ** 31:
+        raise ValueError(f"dbscan: {nodes.size} clusters touch across ranks; at most "
+                         "2**31 - 1 (they are united as int32 positions)")
+    ends = compact.reshape(-1, 2).astype(np.int32)
+    # union-find on the compact numbers, each set's root its smallest number (the
+    # numbers are in the order of the roots they stand for)
+    parent = np.arange(nodes.size, dtype=np.int64)
+    kern.pair_pass(kern.UNITE, np.ascontiguousarray(ends[:, 0]), np.ascontiguousarray(ends[:, 1]),
+                   np.ones(nodes.size, np.uint8), parent, parent.copy(), _NO_LINKS)
+    root_of = nodes[kern.roots(parent)]
     out = label.copy()
     has = label >= 0
     at = np.searchsorted(nodes, label[has])
