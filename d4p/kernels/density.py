@@ -151,14 +151,16 @@ def neighbour_pairs(Xs, cells, start, eps2, owned, runs, c0, c1, w, total):
                         t = Xs[a, j] - Xs[b, j]
                         s += t * t
                     if s <= eps2 and (own_a or owned[b]):
-                        if m == cap:             # twice the room (a loop: slices cost more)
-                            cap *= 2
-                            qa = np.empty(cap, np.int32)
-                            qb = np.empty(cap, np.int32)
+                        if m == cap:             # twice the room (a loop: slices cost more),
+                            cap *= 2             # one array after the other (peak memory)
+                            grown = np.empty(cap, np.int32)
                             for i in range(m):
-                                qa[i] = pa[i]
-                                qb[i] = pb[i]
-                            pa, pb = qa, qb
+                                grown[i] = pa[i]
+                            pa = grown
+                            grown = np.empty(cap, np.int32)
+                            for i in range(m):
+                                grown[i] = pb[i]
+                            pb = grown
                         pa[m] = a
                         pb[m] = b
                         m += 1
