@@ -230,6 +230,7 @@ class _Rows:
                              "(pairs are held as int32 positions): use more ranks")
         order, self.cells, self.start = kern.build_grid(X, eps)
         self.runs = kern.forward_runs(self.cells.shape[1])
+        self.bound = np.empty(2 * self.runs.shape[0], np.int64)
         self.order = order
         self.X = np.ascontiguousarray(X[order])
         self.gidx = np.ascontiguousarray(gidx[order])
@@ -256,12 +257,23 @@ class _Rows:
             yield self._pairs
             return
         for c0, c1 in zip(self.blocks[:-1], self.blocks[1:]):
-            pa, pb, m = kern.neighbour_pairs(self.X, self.cells, self.start, self.eps2,
-                                             self.owned, self.runs, c0, c1, self.w, total)
-            pa, pb = pa[:m], pb[:m]
+            pa, pb = self._pairs_of_cells(c0, c1, total)
             if not self.saving:
                 self._pairs = (pa, pb)
             yield pa, pb
+
+    def _pairs_of_cells(self, c0, c1, total):
+        """The pairs of cells ``c0 .. c1-1``, in arrays doubled until they hold them."""
+        size = max(1024, 4 * int(self.start[c1] - self.start[c0]))
+        pa, pb = np.empty(size, np.int32), np.empty(size, np.int32)
+        m, c = 0, c0
+        while True:
+            m, c = kern.neighbour_pairs(self.X, self.cells, self.start, self.eps2, self.owned,
+                                        self.runs, c, c1, pa, pb, m, self.bound, self.w, total)
+            if c == c1:
+                return pa[:m], pb[:m]
+            pa = _doubled(pa, m)           # one after the other: peak memory
+            pb = _doubled(pb, m)
 
     def core_and_local_roots(self):
         """Core flags of owned points; each owned core's local root (the smallest
@@ -302,6 +314,13 @@ class _Rows:
         out = np.empty_like(values)
         out[self.order] = values
         return out
+
+
+def _doubled(a, m):
+    """``a`` in an array twice as long, its first ``m`` entries kept."""
+    out = np.empty(2 * a.shape[0], a.dtype)
+    out[:m] = a[:m]
+    return out
 
 
 def _batch(algo, X64, w):

@@ -97,30 +97,27 @@ def forward_runs(g):
 
 
 @kernel
-def neighbour_pairs(Xs, cells, start, eps2, owned, runs, c0, c1, w, total):
-    """Pairs ``(a, b)``, ``a < b`` sorted positions, of points within eps of each
-    other, ``a`` in cells ``c0 .. c1-1``; pairs of two points not ``owned`` (two halo
-    points) are skipped.  ``runs`` is ``forward_runs(cells.shape[1])``.  Returns two
-    int32 arrays and the number of pairs in them.
+def neighbour_pairs(Xs, cells, start, eps2, owned, runs, c0, c1, pa, pb, m, bound, w, total):
+    """The pairs ``(a, b)``, ``a < b`` sorted positions, of points within eps of each
+    other, ``a`` in cells ``c0 .. c1-1``, written to ``pa[m:]``, ``pb[m:]`` (int32);
+    pairs of two points not ``owned`` (two halo points) are skipped.
 
-    Unless ``total`` is empty, also ``total[a] += w[b]`` and ``total[b] += w[a]``
-    for each pair, in the order found (float64): the weights of the neighbourhoods.
+    Stops before a cell whose pairs do not fit: returns the number of pairs held and
+    the first cell not done (``c1`` when all are), so the caller can grow the arrays
+    and go on from there.  Unless ``total`` is empty, also ``total[a] += w[b]`` and
+    ``total[b] += w[a]`` for each pair of each finished cell, in the order found
+    (float64): the weights of the neighbourhoods.  ``runs`` is
+    ``forward_runs(cells.shape[1])``; ``bound`` is scratch of ``2 * runs.shape[0]``
+    int64.
 
-    One kernel without callees or numpy calls but ``np.empty`` of one type: each
-    callee, inlined or not, and each numpy function costs its own compile.
+    One kernel without callees or numpy calls: on a program's first run each
+    callee, inlined or not, and each numpy function costs a compile of its own.
     """
     p = Xs.shape[1]
     g = cells.shape[1]
     ncell = cells.shape[0]
     nrun = runs.shape[0]
-    bound = np.empty(2 * nrun, np.int64)   # cell index where each run starts, ends
-    weigh = total.shape[0] > 0
-    cap = 4 * (start[c1] - start[c0])
-    if cap < 1024:
-        cap = 1024
-    pa = np.empty(cap, np.int32)
-    pb = np.empty(cap, np.int32)
-    m = 0
+    cap = pa.shape[0]
     for ci in range(c0, c1):
         # binary search for the first cell >= each run's start and end coordinates
         for q in range(2 * nrun):
@@ -140,6 +137,7 @@ def neighbour_pairs(Xs, cells, start, eps2, owned, runs, c0, c1, w, total):
                 else:
                     hi = mid
             bound[q] = lo
+        m0 = m
         for a in range(start[ci], start[ci + 1]):
             own_a = owned[a] != 0
             for r in range(nrun):
@@ -151,23 +149,16 @@ def neighbour_pairs(Xs, cells, start, eps2, owned, runs, c0, c1, w, total):
                         t = Xs[a, j] - Xs[b, j]
                         s += t * t
                     if s <= eps2 and (own_a or owned[b]):
-                        if m == cap:             # twice the room (a loop: slices cost more),
-                            cap *= 2             # one array after the other (peak memory)
-                            grown = np.empty(cap, np.int32)
-                            for i in range(m):
-                                grown[i] = pa[i]
-                            pa = grown
-                            grown = np.empty(cap, np.int32)
-                            for i in range(m):
-                                grown[i] = pb[i]
-                            pb = grown
+                        if m == cap:
+                            return m0, ci
                         pa[m] = a
                         pb[m] = b
                         m += 1
-                        if weigh:
-                            total[a] += w[b]
-                            total[b] += w[a]
-    return pa, pb, m
+        if total.shape[0] > 0:
+            for t in range(m0, m):
+                total[pa[t]] += w[pb[t]]
+                total[pb[t]] += w[pa[t]]
+    return m, c1
 
 
 #: The passes ``pair_pass`` makes over the neighbour pairs (its ``step``).
