@@ -37,6 +37,10 @@ METHODS = ("defaultDense",)
 RESULTS = ("computeCoreIndices", "computeCoreObservations")
 #: Points per block when ``memorySavingMode`` recomputes the neighbour pairs.
 BLOCK_POINTS = 8192
+#: Room first made for the neighbour pairs of a block: this many a point, at least
+#: MIN_PAIRS; doubled whenever it is full.
+PAIRS_PER_POINT = 4
+MIN_PAIRS = 1024
 #: Order statistics of the split coordinate each rank contributes to the quantiles.
 QUANTILE_SAMPLE = 1024
 #: Coordinates (the widest) considered for cutting the rows into slabs.
@@ -264,7 +268,7 @@ class _Rows:
 
     def _pairs_of_cells(self, c0, c1, total):
         """The pairs of cells ``c0 .. c1-1``, in arrays doubled until they hold them."""
-        size = max(1024, 4 * int(self.start[c1] - self.start[c0]))
+        size = max(MIN_PAIRS, PAIRS_PER_POINT * int(self.start[c1] - self.start[c0]), 1)
         pa, pb = np.empty(size, np.int32), np.empty(size, np.int32)
         m, c = 0, c0
         while True:
