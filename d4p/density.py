@@ -37,8 +37,8 @@ METHODS = ("defaultDense",)
 RESULTS = ("computeCoreIndices", "computeCoreObservations")
 #: Points per block when ``memorySavingMode`` recomputes the neighbour pairs.
 BLOCK_POINTS = 8192
-#: Room first made for the neighbour pairs of a block: this many a point, at least
-#: MIN_PAIRS; doubled whenever it is full.
+#: Room for the neighbour pairs in one piece: this many a point of the block, at
+#: least MIN_PAIRS (more only when one cell's pairs need it).
 PAIRS_PER_POINT = 4
 MIN_PAIRS = 1024
 #: Order statistics of the split coordinate each rank contributes to the quantiles.
@@ -254,30 +254,41 @@ class _Rows:
         return self.X.shape[0]
 
     def pairs(self, total=_NO_FLOATS):
-        """The neighbour pairs, all at once or one block of cells at a time; on the
-        first pass, with ``total``, the kernel adds each point's neighbours' weights
-        to it as it finds the pairs."""
+        """The neighbour pairs, in pieces ``(pa, pb)``: all kept, or recomputed one
+        block of cells at a time; on the first pass, with ``total``, the kernel adds
+        each point's neighbours' weights to it as it finds the pairs."""
         if self._pairs is not None:
-            yield self._pairs
+            yield from self._pairs
             return
+        kept = []
         for c0, c1 in zip(self.blocks[:-1], self.blocks[1:]):
-            pa, pb = self._pairs_of_cells(c0, c1, total)
-            if not self.saving:
-                self._pairs = (pa, pb)
-            yield pa, pb
+            for piece in self._pairs_of_cells(c0, c1, total):
+                if not self.saving:
+                    kept.append(piece)
+                yield piece
+        if not self.saving:
+            self._pairs = kept
 
     def _pairs_of_cells(self, c0, c1, total):
-        """The pairs of cells ``c0 .. c1-1``, in arrays doubled until they hold them."""
-        size = max(MIN_PAIRS, PAIRS_PER_POINT * int(self.start[c1] - self.start[c0]), 1)
-        pa, pb = np.empty(size, np.int32), np.empty(size, np.int32)
-        m, c = 0, c0
-        while True:
-            m, c = kern.neighbour_pairs(self.X, self.cells, self.start, self.eps2, self.owned,
-                                        self.runs, c, c1, pa, pb, m, self.bound, self.w, total)
-            if c == c1:
-                return pa[:m], pb[:m]
-            pa = _doubled(pa, m)           # one after the other: peak memory
-            pb = _doubled(pb, m)
+        """The pairs of cells ``c0 .. c1-1``, piece by piece: the kernel fills arrays of
+        a fixed room, stops before the first cell that does not fit, and the next piece
+        goes on from that cell (with twice the room when not even one cell fits an
+        empty piece).  No pair is ever copied to bigger arrays, so memory is the pairs
+        plus at most half a piece of room unused."""
+        room = max(MIN_PAIRS, PAIRS_PER_POINT * int(self.start[c1] - self.start[c0]), 1)
+        c = c0
+        while c < c1:
+            pa, pb = np.empty(room, np.int32), np.empty(room, np.int32)
+            m, done = kern.neighbour_pairs(self.X, self.cells, self.start, self.eps2, self.owned,
+                                           self.runs, c, c1, pa, pb, 0, self.bound, self.w,
+                                           total)
+            if m == 0 and done == c:
+                room *= 2
+            elif m:
+                if 2 * m < room:                 # mostly empty: give the room back
+                    pa, pb = pa[:m].copy(), pb[:m].copy()
+                yield pa[:m], pb[:m]
+            c = done
 
     def core_and_local_roots(self):
         """Core flags of owned points; each owned core's local root (the smallest
@@ -318,13 +329,6 @@ class _Rows:
         out = np.empty_like(values)
         out[self.order] = values
         return out
-
-
-def _doubled(a, m):
-    """``a`` in an array twice as long, its first ``m`` entries kept."""
-    out = np.empty(2 * a.shape[0], a.dtype)
-    out[:m] = a[:m]
-    return out
 
 
 def _batch(algo, X64, w):

@@ -93,8 +93,9 @@ def test_memory_saving_mode_gives_the_same(name, monkeypatch):
 def test_pair_arrays_filling_up_mid_block_lose_and_repeat_nothing(name, m, weighted, saving,
                                                                  monkeypatch):
     # Room for one pair at first: the kernel stops before the cell that does not fit,
-    # after cells of pairs and inside dense cells, and resumes there with twice the
-    # room, many times; no pair or neighbour weight may be lost or counted twice.
+    # after cells of pairs and inside dense cells, and the next piece goes on from
+    # there (with twice the room when one cell does not fit), many times; no pair or
+    # neighbour weight may be lost or counted twice.
     import d4p.density
 
     X, eps, _ = DATASETS[name]

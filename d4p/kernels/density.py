@@ -103,8 +103,8 @@ def neighbour_pairs(Xs, cells, start, eps2, owned, runs, c0, c1, pa, pb, m, boun
     pairs of two points not ``owned`` (two halo points) are skipped.
 
     Stops before a cell whose pairs do not fit: returns the number of pairs held and
-    the first cell not done (``c1`` when all are), so the caller can grow the arrays
-    and go on from there.  Unless ``total`` is empty, also ``total[a] += w[b]`` and
+    the first cell not done (``c1`` when all are), so the caller can go on from
+    there in new arrays.  Unless ``total`` is empty, also ``total[a] += w[b]`` and
     ``total[b] += w[a]`` for each pair of each finished cell, in the order found
     (float64): the weights of the neighbourhoods.  ``runs`` is
     ``forward_runs(cells.shape[1])``; ``bound`` is scratch of ``2 * runs.shape[0]``
