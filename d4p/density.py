@@ -273,8 +273,8 @@ class _Rows:
         """The pairs of cells ``c0 .. c1-1``, piece by piece: the kernel fills arrays of
         a fixed room, stops before the first cell that does not fit, and the next piece
         goes on from that cell (with twice the room when not even one cell fits an
-        empty piece).  No pair is ever copied to bigger arrays, so memory is the pairs
-        plus at most half a piece of room unused."""
+        empty piece).  No pair is copied to bigger arrays, and a piece less than half
+        full is copied to its size: the room left unused is less than the pairs held."""
         room = max(MIN_PAIRS, PAIRS_PER_POINT * int(self.start[c1] - self.start[c0]), 1)
         c = c0
         while c < c1:
