@@ -37,10 +37,18 @@ METHODS = ("defaultDense",)
 RESULTS = ("computeCoreIndices", "computeCoreObservations")
 #: Points per block when ``memorySavingMode`` recomputes the neighbour pairs.
 BLOCK_POINTS = 8192
+#: Room for the neighbour pairs in one piece: this many a point of the block, at
+#: least MIN_PAIRS (more only when one cell's pairs need it).
+PAIRS_PER_POINT = 4
+MIN_PAIRS = 1024
 #: Order statistics of the split coordinate each rank contributes to the quantiles.
 QUANTILE_SAMPLE = 1024
 #: Coordinates (the widest) considered for cutting the rows into slabs.
 SPLIT_CANDIDATES = 4
+# What the kernels are given for the arrays a step does not use.
+_NO_INTS = np.empty(0, np.int64)
+_NO_FLOATS = np.empty(0, np.float64)
+_NO_LINKS = np.empty((0, 2), np.int64)
 
 
 class dbscan_result(Result):
@@ -71,7 +79,7 @@ class dbscan(Algorithm):
     method : {'defaultDense'}
         The only method.
     memorySavingMode : bool, default False
-        False keeps each rank's neighbour pairs (8 bytes a pair) for the four passes
+        False keeps each rank's neighbour pairs (8 bytes a pair) for the passes
         over them; True recomputes them block by block in every pass: 1.5-3x
         the time, memory O(n) plus one block's pairs.  Same result.  0 and 1
         are accepted for False and True.
@@ -225,6 +233,8 @@ class _Rows:
             raise ValueError(f"dbscan: {X.shape[0]} rows on one rank; at most 2**31 - 1 "
                              "(pairs are held as int32 positions): use more ranks")
         order, self.cells, self.start = kern.build_grid(X, eps)
+        self.runs = kern.forward_runs(self.cells.shape[1])
+        self.bound = np.empty(2 * self.runs.shape[0], np.int64)
         self.order = order
         self.X = np.ascontiguousarray(X[order])
         self.gidx = np.ascontiguousarray(gidx[order])
@@ -243,35 +253,65 @@ class _Rows:
     def n(self):
         return self.X.shape[0]
 
-    def pairs(self):
-        """The neighbour pairs, all at once or one block of cells at a time."""
+    def pairs(self, total=_NO_FLOATS):
+        """The neighbour pairs, in pieces ``(pa, pb)``: all kept, or recomputed one
+        block of cells at a time; on the first pass, with ``total``, the kernel adds
+        each point's neighbours' weights to it as it finds the pairs."""
         if self._pairs is not None:
-            yield self._pairs
+            yield from self._pairs
             return
+        kept = []
         for c0, c1 in zip(self.blocks[:-1], self.blocks[1:]):
-            pa, pb, m = kern.neighbour_pairs(self.X, self.cells, self.start, self.eps2,
-                                             self.owned, c0, c1)
-            pa, pb = pa[:m], pb[:m]
-            if not self.saving:
-                self._pairs = (pa, pb)
-            yield pa, pb
+            for piece in self._pairs_of_cells(c0, c1, total):
+                if not self.saving:
+                    kept.append(piece)
+                yield piece
+        if not self.saving:
+            self._pairs = kept
+
+    def _pairs_of_cells(self, c0, c1, total):
+        """The pairs of cells ``c0 .. c1-1``, piece by piece: the kernel fills arrays of
+        a fixed room, stops before the first cell that does not fit, and the next piece
+        goes on from that cell (with twice the room when not even one cell fits an
+        empty piece).  No pair is copied to bigger arrays, and a piece less than half
+        full is copied to its size: the room left unused is less than the pairs held."""
+        room = max(MIN_PAIRS, PAIRS_PER_POINT * int(self.start[c1] - self.start[c0]), 1)
+        c = c0
+        while c < c1:
+            pa, pb = np.empty(room, np.int32), np.empty(room, np.int32)
+            m, done = kern.neighbour_pairs(self.X, self.cells, self.start, self.eps2, self.owned,
+                                           self.runs, c, c1, pa, pb, 0, self.bound, self.w,
+                                           total)
+            if m == 0 and done == c:
+                room *= 2
+            elif m:
+                if 2 * m < room:                 # mostly empty: give the room back
+                    pa, pb = pa[:m].copy(), pb[:m].copy()
+                yield pa[:m], pb[:m]
+            c = done
 
     def core_and_local_roots(self):
         """Core flags of owned points; each owned core's local root (the smallest
         global index of the owned cores it connects to), -1 elsewhere."""
-        total = self.w.copy()
-        for pa, pb in self.pairs():
-            kern.add_pair_weights(pa, pb, self.w, total)
+        total = self.w.copy()              # its own weight, plus its neighbours'
+        for _ in self.pairs(total):
+            pass
         self.core = (self.owned.astype(bool) & (total >= self.min_obs)).view(np.uint8)
-        parent = np.arange(self.n)
+        parent = np.arange(self.n, dtype=np.int64)
         for pa, pb in self.pairs():
-            kern.union_pairs(pa, pb, self.core, parent, self.gidx)
-        self.label = kern.root_keys(parent, self.gidx, self.core)
+            kern.pair_pass(kern.UNITE, pa, pb, self.core, parent, self.gidx, _NO_LINKS)
+        # a set's root is its core of smallest global index; non-core points are alone
+        self.label = np.where(self.core.astype(bool), self.gidx[kern.roots(parent)], -1)
         return self.core, self.label
 
     def cross_pairs(self):
         """Pairs of labels of an owned and a halo core point within eps, deduplicated."""
-        found = [kern.cross_label_pairs(pa, pb, self.label, self.owned) for pa, pb in self.pairs()]
+        found = []
+        for pa, pb in self.pairs():
+            args = (pa, pb, self.owned, self.label, _NO_INTS)
+            links = np.empty((kern.pair_pass(kern.LINKS, *args, _NO_LINKS), 2), np.int64)
+            kern.pair_pass(kern.LINKS, *args, links)
+            found.append(links)
         both = np.concatenate(found) if found else np.empty((0, 2), np.int64)
         both = np.sort(both, axis=1)
         return np.unique(both, axis=0) if both.size else both
@@ -282,7 +322,7 @@ class _Rows:
         best = np.where(self.core.astype(bool), roots, -1)
         border = (self.owned.astype(bool) & ~self.core.astype(bool)).view(np.uint8)
         for pa, pb in self.pairs():
-            kern.border_minimum(pa, pb, roots, border, best)
+            kern.pair_pass(kern.BORDER, pa, pb, border, roots, best, _NO_LINKS)
         return best
 
     def in_input_order(self, values):
@@ -453,8 +493,16 @@ def _resolve(links, label):
     if links.size == 0:
         return label.copy()
     nodes, compact = np.unique(links, return_inverse=True)
-    compact = compact.reshape(-1, 2)
-    root_of = nodes[kern.union_find_min(compact[:, 0], compact[:, 1], nodes.size)]
+    if nodes.size >= 2 ** 31:
+        raise ValueError(f"dbscan: {nodes.size} clusters touch across ranks; at most "
+                         "2**31 - 1 (they are united as int32 positions)")
+    ends = compact.reshape(-1, 2).astype(np.int32)
+    # union-find on the compact numbers, each set's root its smallest number (the
+    # numbers are in the order of the roots they stand for)
+    parent = np.arange(nodes.size, dtype=np.int64)
+    kern.pair_pass(kern.UNITE, np.ascontiguousarray(ends[:, 0]), np.ascontiguousarray(ends[:, 1]),
+                   np.ones(nodes.size, np.uint8), parent, parent.copy(), _NO_LINKS)
+    root_of = nodes[kern.roots(parent)]
     out = label.copy()
     has = label >= 0
     at = np.searchsorted(nodes, label[has])

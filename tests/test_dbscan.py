@@ -84,6 +84,33 @@ def test_memory_saving_mode_gives_the_same(name, monkeypatch):
     assert_matches(res, X, eps, m)
 
 
+@pytest.mark.parametrize("name, m, weighted, saving", [
+    ("one cluster", 200, False, False),   # every point has all 200 points within eps:
+    ("one cluster", 201, False, False),   # all core, or none (one extra neighbour shows)
+    ("blobs+noise", 4, True, False),
+    ("blobs+noise", 4, True, True),
+])
+def test_pair_arrays_filling_up_mid_block_lose_and_repeat_nothing(name, m, weighted, saving,
+                                                                 monkeypatch):
+    # Room for one pair at first: the kernel stops before the cell that does not fit,
+    # after cells of pairs and inside dense cells, and the next piece goes on from
+    # there (with twice the room when one cell does not fit), many times; no pair or
+    # neighbour weight may be lost or counted twice.
+    import d4p.density
+
+    X, eps, _ = DATASETS[name]
+    weights = np.random.default_rng(8).uniform(0.1, 1.9, X.shape[0]) if weighted else None
+    roomy = d4p.dbscan(eps, m, memorySavingMode=saving, resultsToCompute=BOTH).compute(X, weights)
+    monkeypatch.setattr(d4p.density, "PAIRS_PER_POINT", 0)
+    monkeypatch.setattr(d4p.density, "MIN_PAIRS", 1)
+    res = d4p.dbscan(eps, m, memorySavingMode=saving, resultsToCompute=BOTH).compute(X, weights)
+    labels, core = naive_dbscan.dbscan(X, eps, m, weights)
+    np.testing.assert_array_equal(res.assignments.ravel(), labels)
+    np.testing.assert_array_equal(res.coreIndices.ravel(), np.flatnonzero(core))
+    np.testing.assert_array_equal(res.assignments, roomy.assignments)
+    np.testing.assert_array_equal(res.coreIndices, roomy.coreIndices)
+
+
 @pytest.mark.parametrize("name", ["integer grid, eps=1 borders", "0.1 grid, eps=0.1 ties",
                                   "sqrt(2) ties", "duplicates"])
 def test_batch_equals_the_naive_reference(name):

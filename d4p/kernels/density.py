@@ -12,7 +12,10 @@ Distances are ``sum_j (x_j - y_j)**2 <= eps**2`` in float64, term by term in
 column order: the test scikit-learn's KD and ball trees make, so a point at
 exactly ``eps`` is decided the same way.
 """
+import itertools
+
 import numpy as np
+
 from .jit import kernel
 
 #: Coordinates the grid is built on (the widest ones).
@@ -76,209 +79,147 @@ def cell_blocks(start, points_per_block):
     return np.unique(np.concatenate(([0], inner[(inner > 0) & (inner < ncell)], [ncell])))
 
 
-@kernel
-def _lower_bound(cells, key):
-    """First cell whose coordinates are >= ``key`` lexicographically."""
-    lo, hi = 0, cells.shape[0]
-    g = cells.shape[1]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        less = False
-        for d in range(g):
-            if cells[mid, d] != key[d]:
-                less = cells[mid, d] < key[d]
-                break
-        if less:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+def forward_runs(g):
+    """Where a cell's forward neighbours lie, as offsets from the cell's coordinates:
+    one row per run of consecutive cells, ``g + 1`` columns: the offsets of the first
+    ``g - 1`` coordinates, then the offsets of the last coordinate where the run
+    starts and where it ends (exclusive).
+
+    Run 0 is the cell itself and the next cell along the last coordinate; then, in
+    lexicographic order, every offset of the other coordinates that is
+    lexicographically positive, with last-coordinate offsets -1 .. +1.
+    """
+    runs = [(0,) * (g - 1) + (0, 2)]
+    for off in itertools.product((-1, 0, 1), repeat=g - 1):
+        if any(off) and next(o for o in off if o) > 0:
+            runs.append(off + (-1, 2))
+    return np.array(runs, dtype=np.int64)
 
 
 @kernel
-def _forward_ranges(cells, ci, ranges, key):
-    """Fill ``ranges`` with runs [first, end) of cells holding cell ``ci``'s forward
-    neighbours: itself and the next cell along the last coordinate, and the cells
-    whose offset on the other coordinates is lexicographically positive.  Returns
-    the number of runs."""
-    g = cells.shape[1]
-    for d in range(g):
-        key[d] = cells[ci, d]
-    key[g - 1] += 2
-    ranges[0, 0] = ci
-    ranges[0, 1] = _lower_bound(cells, key)
-    count = 1
-    combos = 1
-    for _ in range(g - 1):
-        combos *= 3
-    for code in range(combos):
-        rest = code
-        sign = 0
-        for d in range(g - 2, -1, -1):       # digits of code: offsets -1, 0, +1
-            off = rest % 3 - 1
-            rest //= 3
-            key[d] = cells[ci, d] + off
-            if off != 0:
-                sign = off                   # the last assignment is the first digit's
-        if sign <= 0:
-            continue                          # backward (or the own) offset
-        key[g - 1] = cells[ci, g - 1] - 1
-        first = _lower_bound(cells, key)
-        key[g - 1] = cells[ci, g - 1] + 2
-        end = _lower_bound(cells, key)
-        if end > first:
-            ranges[count, 0] = first
-            ranges[count, 1] = end
-            count += 1
-    return count
+def neighbour_pairs(Xs, cells, start, eps2, owned, runs, c0, c1, pa, pb, m, bound, w, total):
+    """The pairs ``(a, b)``, ``a < b`` sorted positions, of points within eps of each
+    other, ``a`` in cells ``c0 .. c1-1``, written to ``pa[m:]``, ``pb[m:]`` (int32);
+    pairs of two points not ``owned`` (two halo points) are skipped.
 
+    Stops before a cell whose pairs do not fit: returns the number of pairs held and
+    the first cell not done (``c1`` when all are), so the caller can go on from
+    there in new arrays.  Unless ``total`` is empty, also ``total[a] += w[b]`` and
+    ``total[b] += w[a]`` for each pair of each finished cell, in the order found
+    (float64): the weights of the neighbourhoods.  ``runs`` is
+    ``forward_runs(cells.shape[1])``; ``bound`` is scratch of ``2 * runs.shape[0]``
+    int64.
 
-@kernel(inline="always")
-def _grown(a, m):
-    """Twice the room, the first ``m`` entries kept (a plain loop: slice copies
-    cost far more to compile)."""
-    out = np.empty(2 * a.shape[0], a.dtype)
-    for i in range(m):
-        out[i] = a[i]
-    return out
-
-
-@kernel
-def neighbour_pairs(Xs, cells, start, eps2, owned, c0, c1):
-    """Pairs ``(a, b)``, ``a < b`` sorted positions, of points within eps of each
-    other, ``a`` in cells ``c0 .. c1-1``; pairs of two points not ``owned`` (two halo
-    points) are skipped.  Returns two int32 arrays and the number of pairs in them."""
+    One kernel without callees or numpy calls: on a program's first run each
+    callee, inlined or not, and each numpy function costs a compile of its own.
+    """
     p = Xs.shape[1]
     g = cells.shape[1]
-    combos = 1
-    for _ in range(g - 1):
-        combos *= 3
-    ranges = np.empty((1 + combos // 2, 2), np.int64)
-    key = np.empty(g, np.int64)
-    cap = max(1024, 4 * (start[c1] - start[c0]))
-    pa = np.empty(cap, np.int32)
-    pb = np.empty(cap, np.int32)
-    m = 0
-    xa = np.empty(p)
+    ncell = cells.shape[0]
+    nrun = runs.shape[0]
+    cap = pa.shape[0]
     for ci in range(c0, c1):
-        nr = _forward_ranges(cells, ci, ranges, key)
+        # binary search for the first cell >= each run's start and end coordinates
+        for q in range(2 * nrun):
+            r = q >> 1
+            lo, hi = 0, ncell
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                less = False
+                for d in range(g):
+                    col = d if d < g - 1 else d + (q & 1)
+                    want = cells[ci, d] + runs[r, col]
+                    if cells[mid, d] != want:
+                        less = cells[mid, d] < want
+                        break
+                if less:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            bound[q] = lo
+        m0 = m
         for a in range(start[ci], start[ci + 1]):
-            for j in range(p):
-                xa[j] = Xs[a, j]
             own_a = owned[a] != 0
-            for r in range(nr):
-                lo = a + 1 if r == 0 else start[ranges[r, 0]]
-                hi = start[ranges[r, 1]]
-                for b in range(lo, hi):
+            for r in range(nrun):
+                first = a + 1 if r == 0 else start[bound[2 * r]]
+                end = start[bound[2 * r + 1]]
+                for b in range(first, end):
                     s = 0.0
                     for j in range(p):           # column order, as scikit-learn's trees
-                        t = xa[j] - Xs[b, j]
+                        t = Xs[a, j] - Xs[b, j]
                         s += t * t
                     if s <= eps2 and (own_a or owned[b]):
                         if m == cap:
-                            pa = _grown(pa, m)
-                            pb = _grown(pb, m)
-                            cap = pa.shape[0]
+                            return m0, ci
                         pa[m] = a
                         pb[m] = b
                         m += 1
-    return pa, pb, m
+        if total.shape[0] > 0:
+            for t in range(m0, m):
+                total[pa[t]] += w[pb[t]]
+                total[pb[t]] += w[pa[t]]
+    return m, c1
+
+
+#: The passes ``pair_pass`` makes over the neighbour pairs (its ``step``).
+UNITE, LINKS, BORDER = 0, 1, 2
 
 
 @kernel
-def add_pair_weights(pa, pb, w, total):
-    """``total[a] += w[b]`` and ``total[b] += w[a]`` for every pair (in float64)."""
+def pair_pass(step, pa, pb, flag, label, key, out):
+    """One pass over the pairs ``(a, b) = (pa[t], pb[t])``; arrays a step does not
+    use may be empty.  One kernel for the three passes: each kernel costs a compile
+    of its own on a program's first run.
+
+    * ``UNITE``: union-find in ``label`` (the parents) of the pairs whose two points
+      are ``flag``-ged (core points); each set's root is its point of smallest ``key``.
+    * ``LINKS``: ``(label[a], label[b])`` of the pairs of a ``flag``-ged (owned) and
+      an unflagged (halo) point that carry two different labels ``>= 0``, written to
+      the rows of ``out`` ((k, 2) int64) while there is room.
+    * ``BORDER``: for each ``flag``-ged (border) point, the smallest ``label`` ``>= 0``
+      among its neighbours, into ``key`` (-1: none yet): scikit-learn's border rule
+      (the first cluster to reach it, clusters being expanded one after another in
+      order of their smallest core index).
+
+    Returns the number of links (``LINKS``), else 0.
+    """
+    found = 0
     for t in range(pa.shape[0]):
-        a = pa[t]
-        b = pb[t]
-        total[a] += w[b]
-        total[b] += w[a]
+        a = np.int64(pa[t])
+        b = np.int64(pb[t])
+        if step == UNITE:
+            if flag[a] and flag[b]:
+                while label[a] != a:             # the roots, by path halving
+                    label[a] = label[label[a]]
+                    a = label[a]
+                while label[b] != b:
+                    label[b] = label[label[b]]
+                    b = label[b]
+                if a != b:
+                    if key[a] < key[b]:
+                        label[b] = a
+                    else:
+                        label[a] = b
+        elif step == LINKS:
+            if flag[a] != flag[b] and label[a] >= 0 and label[b] >= 0 and label[a] != label[b]:
+                if found < out.shape[0]:
+                    out[found, 0] = label[a]
+                    out[found, 1] = label[b]
+                found += 1
+        else:
+            if flag[a] and label[b] >= 0 and (key[a] < 0 or label[b] < key[a]):
+                key[a] = label[b]
+            if flag[b] and label[a] >= 0 and (key[b] < 0 or label[a] < key[b]):
+                key[b] = label[a]
+    return found
 
 
-@kernel
-def _find(parent, i):
-    while parent[i] != i:
-        parent[i] = parent[parent[i]]        # path halving
-        i = parent[i]
-    return i
-
-
-@kernel
-def union_pairs(pa, pb, ok, parent, key):
-    """Union the pairs whose two points are ``ok``; each set's root is its point of
-    smallest ``key``."""
-    for t in range(pa.shape[0]):
-        a = pa[t]
-        b = pb[t]
-        if ok[a] and ok[b]:
-            ra = _find(parent, a)
-            rb = _find(parent, b)
-            if ra != rb:
-                if key[ra] < key[rb]:
-                    parent[rb] = ra
-                else:
-                    parent[ra] = rb
-
-
-@kernel
-def root_keys(parent, key, ok):
-    """The key of each ``ok`` point's root (the smallest key of its set); -1 elsewhere."""
-    n = parent.shape[0]
-    out = np.full(n, -1, np.int64)
-    for i in range(n):
-        if ok[i]:
-            out[i] = key[_find(parent, i)]
-    return out
-
-
-@kernel
-def cross_label_pairs(pa, pb, label, owned):
-    """``(label[a], label[b])`` for pairs of an owned and a halo point that both carry
-    a label (both are core points), as an (m, 2) int64 array."""
-    m = 0
-    for t in range(pa.shape[0]):
-        a = pa[t]
-        b = pb[t]
-        if owned[a] != owned[b] and label[a] >= 0 and label[b] >= 0 and label[a] != label[b]:
-            m += 1
-    out = np.empty((m, 2), np.int64)
-    m = 0
-    for t in range(pa.shape[0]):
-        a = pa[t]
-        b = pb[t]
-        if owned[a] != owned[b] and label[a] >= 0 and label[b] >= 0 and label[a] != label[b]:
-            out[m, 0] = label[a]
-            out[m, 1] = label[b]
-            m += 1
-    return out
-
-
-@kernel
-def border_minimum(pa, pb, label, border, best):
-    """For each ``border`` point, the smallest ``label`` (>= 0) among its neighbours:
-    scikit-learn's border rule (the first cluster to reach it, clusters being
-    expanded one after another in order of their smallest core index)."""
-    for t in range(pa.shape[0]):
-        a = pa[t]
-        b = pb[t]
-        if border[a] and label[b] >= 0 and (best[a] < 0 or label[b] < best[a]):
-            best[a] = label[b]
-        if border[b] and label[a] >= 0 and (best[b] < 0 or label[a] < best[b]):
-            best[b] = label[a]
-
-
-@kernel
-def union_find_min(a, b, nlabels):
-    """Connected components of the graph on ``0..nlabels-1`` with edges (a[t], b[t]):
-    each node's component root, the component's smallest node."""
-    parent = np.arange(nlabels)
-    for t in range(a.shape[0]):
-        ra = _find(parent, a[t])
-        rb = _find(parent, b[t])
-        if ra < rb:
-            parent[rb] = ra
-        elif rb < ra:
-            parent[ra] = rb
-    for i in range(nlabels):
-        parent[i] = _find(parent, i)
-    return parent
+def roots(parent):
+    """Each node's root in a union-find forest of ``parent`` links, by pointer
+    jumping: each numpy pass halves every path, so about log2 of the deepest tree's
+    depth passes (not a kernel: one compile fewer, and not the hot part)."""
+    while True:
+        up = parent[parent]
+        if np.array_equal(up, parent):
+            return up
+        parent = up
