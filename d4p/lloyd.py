@@ -38,6 +38,10 @@ class LloydPass:
         self.sparse = is_sparse(X)
         self.dtype = dtype
         self.origin = np.ascontiguousarray(origin, dtype=np.float64)
+        # Rows the kernel reads as they are (the buffers' own type, so no second
+        # signature); other inputs are centred by numpy into the buffer.
+        self.direct = (type(X) is np.ndarray and X.dtype == dtype and X.flags.c_contiguous
+                       and X.flags.aligned and X.flags.writeable)
         self.B = int(min(8192, max(64, self.BLOCK_BYTES // (8 * (p + k)))))
         nblocks = -(-self.n // self.B)
         ngroups = max(1, min(nblocks, self.MAX_GROUPS,
@@ -50,20 +54,34 @@ class LloydPass:
     # -- workers --------------------------------------------------------------------------
     def _buffers(self):
         B = self.B
-        return (np.empty((B, self.p), dtype=self.dtype), np.empty(self.k * B, dtype=self.dtype),
-                np.empty(B, dtype=self.dtype), np.empty(B, dtype=np.int64))
+        return (np.empty((B, self.p), dtype=self.dtype), np.empty((B, self.p), dtype=self.dtype),
+                np.empty(self.k * B, dtype=self.dtype), np.empty(B, dtype=self.dtype),
+                np.empty(B, dtype=np.int64))
 
-    def _blocks(self, lo, hi, bufs, Cc, cn, on_block):
-        buf, gflat, best, arg = bufs
-        for b_lo in range(lo, hi, self.B):
-            b_hi = min(hi, b_lo + self.B)
+    def _blocks(self, lo, hi, bufs, Cc, assign):
+        """Rows ``lo:hi`` block by block: each block centred into a buffer,
+        multiplied with the centroids, then ``assign(b_lo, b_hi, centred block, GT,
+        best, arg, src, out)``, which calls the kernel: it assigns the block and
+        centres ``src`` (the next block, when the kernel can read the rows as they
+        are) into ``out``, the other buffer."""
+        cur, nxt, gflat, best, arg = bufs
+        X, B, k = self.X, self.B, self.k
+        if self.direct and lo < hi:  # the kernel centres the range's first block
+            assign(lo, lo, cur[:0], gflat[:0].reshape(k, 0), best, arg, X[lo:min(hi, lo + B)],
+                   cur)
+        for b_lo in range(lo, hi, B):
+            b_hi = min(hi, b_lo + B)
             nb = b_hi - b_lo
-            # numpy's subtraction (exactly rounded, any dtype and layout): no kernel
-            block = self.X[b_lo:b_hi].toarray() if self.sparse else self.X[b_lo:b_hi]
-            np.subtract(block, self.origin, out=buf[:nb])
-            GT = gflat[:self.k * nb].reshape(self.k, nb)
-            np.matmul(Cc, buf[:nb].T, out=GT)
-            on_block(b_lo, b_hi, buf[:nb], GT, cn, best, arg)
+            if self.direct:
+                src = X[b_hi:min(hi, b_hi + B)]
+            else:  # numpy's subtraction (exactly rounded, any dtype and layout): no kernel
+                block = X[b_lo:b_hi].toarray() if self.sparse else X[b_lo:b_hi]
+                np.subtract(block, self.origin, out=cur[:nb])
+                src = cur[:0]
+            GT = gflat[:k * nb].reshape(k, nb)
+            np.matmul(Cc, cur[:nb].T, out=GT)
+            assign(b_lo, b_hi, cur[:nb], GT, best, arg, src, nxt)
+            cur, nxt = nxt, cur
 
     def _run(self, Cc, work):
         """Run ``work(group index, lo, hi, bufs, Cc, cn)`` over all groups, on
@@ -90,11 +108,11 @@ class LloydPass:
 
         def work(g, lo, hi, bufs, Cc, cn):
             s, c, col = sums[g], counts[g], cols[g]
-            self._blocks(lo, hi, bufs, Cc, cn,
-                         lambda b_lo, b_hi, blk, GT, cn, best, arg:
+            self._blocks(lo, hi, bufs, Cc,
+                         lambda b_lo, b_hi, blk, GT, best, arg, src, out:
                          kk.assign_block(blk, GT, cn, _NO_C, w[b_lo:b_hi] if w.size else w,
                                          False, s, c, col, _NO_LABELS, _NO_W, _NO_W, 0, best,
-                                         arg))
+                                         arg, src, self.origin, out))
 
         self._run(Cc, work)
         if not G:
@@ -114,12 +132,13 @@ class LloydPass:
         w = self.w
 
         def work(g, lo, hi, bufs, Cc, cn):
-            def block(b_lo, b_hi, blk, GT, cn, best, arg):
+            def block(b_lo, b_hi, blk, GT, best, arg, src, out):
                 nparts[g] = kk.assign_block(blk, GT, cn, Cc64, w[b_lo:b_hi] if w.size else w,
                                             True, _NO_SUMS, _NO_W, _NO_COLS, labels[b_lo:b_hi],
-                                            dist[b_lo:b_hi], parts[g], nparts[g], best, arg)
+                                            dist[b_lo:b_hi], parts[g], nparts[g], best, arg,
+                                            src, self.origin, out)
 
-            self._blocks(lo, hi, bufs, Cc, cn, block)
+            self._blocks(lo, hi, bufs, Cc, block)
 
         self._run(Cc, work)
         return labels, dist, kk.used_partials(parts, nparts)
