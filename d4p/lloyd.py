@@ -20,9 +20,13 @@ class LloydPass:
 
     Each block of rows is centred on ``origin`` into a buffer that stays in
     cache, multiplied with the centroids by BLAS (``C @ block.T``), and handed to
-    a Numba kernel for the nearest centroid and the per-cluster sums.  Blocks are
-    grouped; each group accumulates its own partial sums and the groups are added
-    in order, so the result does not depend on how many threads ran them.
+    a Numba kernel for the nearest centroid and the per-cluster sums.  The same
+    kernel call centres the next block into a second buffer when it can read the
+    rows as they are (C-ordered, of the compute dtype: the common case, and the
+    buffers' own type, so no second signature); numpy centres any other input
+    (slower, same rounding).  Blocks are grouped; each group accumulates its own
+    partial sums and the groups are added in order, so the result does not
+    depend on how many threads ran them.
     """
 
     BLOCK_BYTES = 2 << 20
