@@ -20,11 +20,11 @@ class LloydPass:
 
     Each block of rows is centred on ``origin`` into a buffer that stays in
     cache, multiplied with the centroids by BLAS (``C @ block.T``), and handed to
-    a Numba kernel for the nearest centroid and the per-cluster sums.  The same
-    kernel call centres the next block into a second buffer when it can read the
-    rows as they are (C-ordered, of the compute dtype: the common case, and the
-    buffers' own type, so no second signature); numpy centres any other input
-    (slower, same rounding).  Blocks are grouped; each group accumulates its own
+    a Numba kernel for the nearest centroid and the per-cluster sums; the same
+    kernel call centres the next block into a second buffer.  The kernel reads
+    the rows as they are when they are C-ordered, of the compute dtype and
+    writeable (the common case: the buffers' own type, so no second signature);
+    numpy first converts any other input block.  Blocks are grouped; each group accumulates its own
     partial sums and the groups are added in order, so the result does not
     depend on how many threads ran them.
     """
@@ -43,7 +43,7 @@ class LloydPass:
         self.dtype = dtype
         self.origin = np.ascontiguousarray(origin, dtype=np.float64)
         # Rows the kernel reads as they are (the buffers' own type, so no second
-        # signature); other inputs are centred by numpy into the buffer.
+        # signature); numpy converts blocks of other inputs first.
         self.direct = (type(X) is np.ndarray and X.dtype == dtype and X.flags.c_contiguous
                        and X.flags.aligned and X.flags.writeable)
         self.B = int(min(8192, max(64, self.BLOCK_BYTES // (8 * (p + k)))))
@@ -57,34 +57,40 @@ class LloydPass:
 
     # -- workers --------------------------------------------------------------------------
     def _buffers(self):
-        B = self.B
-        return (np.empty((B, self.p), dtype=self.dtype), np.empty((B, self.p), dtype=self.dtype),
-                np.empty(self.k * B, dtype=self.dtype), np.empty(B, dtype=self.dtype),
+        B, p, dt = self.B, self.p, self.dtype
+        stage = np.empty((0 if self.direct else B, p), dtype=dt)
+        return (np.empty((B, p), dtype=dt), np.empty((B, p), dtype=dt), stage,
+                np.empty(self.k * B, dtype=dt), np.empty(B, dtype=dt),
                 np.empty(B, dtype=np.int64))
 
+    def _rows(self, lo, hi, stage):
+        """Rows ``lo:hi`` as the kernel reads them (C-ordered, of the compute dtype,
+        writeable): a view of the data when it is such an array, else converted by
+        numpy into ``stage`` (exactly: the compute dtype is float32 only for
+        float32 data)."""
+        if self.direct:
+            return self.X[lo:hi]
+        block = self.X[lo:hi].toarray() if self.sparse else self.X[lo:hi]
+        np.copyto(stage[:hi - lo], block)
+        return stage[:hi - lo]
+
     def _blocks(self, lo, hi, bufs, Cc, assign):
-        """Rows ``lo:hi`` block by block: each block centred into a buffer,
-        multiplied with the centroids, then ``assign(b_lo, b_hi, centred block, GT,
-        best, arg, src, out)``, which calls the kernel: it assigns the block and
-        centres ``src`` (the next block, when the kernel can read the rows as they
-        are) into ``out``, the other buffer."""
-        cur, nxt, gflat, best, arg = bufs
-        X, B, k = self.X, self.B, self.k
-        if self.direct and lo < hi:  # the kernel centres the range's first block
-            assign(lo, lo, cur[:0], gflat[:0].reshape(k, 0), best, arg, X[lo:min(hi, lo + B)],
-                   cur)
+        """Rows ``lo:hi`` block by block: ``assign(b_lo, b_hi, centred block, GT,
+        best, arg, src, out)`` calls the kernel, which assigns the block (``GT``:
+        its products with the centroids) and centres ``src``, the next block, into
+        ``out``, the other buffer; a first call centres the range's first block."""
+        cur, nxt, stage, gflat, best, arg = bufs
+        B, k = self.B, self.k
+        if lo < hi:
+            assign(lo, lo, cur[:0], gflat[:0].reshape(k, 0), best, arg,
+                   self._rows(lo, min(hi, lo + B), stage), cur)
         for b_lo in range(lo, hi, B):
             b_hi = min(hi, b_lo + B)
             nb = b_hi - b_lo
-            if self.direct:
-                src = X[b_hi:min(hi, b_hi + B)]
-            else:  # numpy's subtraction (exactly rounded, any dtype and layout): no kernel
-                block = X[b_lo:b_hi].toarray() if self.sparse else X[b_lo:b_hi]
-                np.subtract(block, self.origin, out=cur[:nb])
-                src = cur[:0]
             GT = gflat[:k * nb].reshape(k, nb)
             np.matmul(Cc, cur[:nb].T, out=GT)
-            assign(b_lo, b_hi, cur[:nb], GT, best, arg, src, nxt)
+            assign(b_lo, b_hi, cur[:nb], GT, best, arg,
+                   self._rows(b_hi, min(hi, b_hi + B), stage), nxt)
             cur, nxt = nxt, cur
 
     def _run(self, Cc, work):

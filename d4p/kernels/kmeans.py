@@ -565,16 +565,16 @@ def assign_block(buf, GT, cn, Cc, w, final, sums, counts, colstats, labels, dist
 
     * ``final`` false: add the rows (times ``w`` when weighted) to the per-cluster
       ``sums`` (k, p) and their weights (1 each when not weighted) to ``counts``
-      (k); when ``colstats`` has rows, also the columns' plain sums and sums of
-      squares of ``buf`` into ``colstats[0]``/``colstats[1]`` (unweighted).
+      (k).
     * ``final`` true: each row's label and squared distance to its centre, summed
       from the differences (not the cancelling expanded form), into ``labels`` and
       ``dist``; the distances (times ``w``) are added to the partials.
-    * Then ``out[:len(src)] = src - origin``: the caller's next block, centred
-      while this call runs instead of by numpy between calls (numpy's broadcast
-      subtraction costs about a third more than this loop; same rounding).
-      ``src`` has no rows when the caller centres itself; ``buf`` may have none
-      (the first block of a range).
+    * Then ``out[:len(src)] = src - origin``: the caller's next block (``buf`` has
+      no rows for the first block of a range), centred here rather than by numpy
+      between calls (numpy's broadcast subtraction costs about twice this loop;
+      same rounding).  When ``colstats`` has rows, the columns' plain sums and
+      sums of squares of the centred rows go to ``colstats[0]``/``colstats[1]``
+      (unweighted), as they are made.
 
     One kernel for all of it (instead of three) so that the first run compiles
     the nearest centre search once.
@@ -597,13 +597,12 @@ def assign_block(buf, GT, cn, Cc, w, final, sums, counts, colstats, labels, dist
             counts[a] += wi
             for f in range(p):
                 sums[a, f] += wi * buf[i, f]
-        if colstats.shape[0] > 0:
-            for i in range(nb):
-                for f in range(p):
-                    x = np.float64(buf[i, f])
-                    colstats[0, f] += x
-                    colstats[1, f] += x * x
+    stats = colstats.shape[0] > 0
     for i in range(src.shape[0]):
         for f in range(p):
             out[i, f] = src[i, f] - origin[f]
+            if stats:
+                x = np.float64(out[i, f])
+                colstats[0, f] += x
+                colstats[1, f] += x * x
     return npart
