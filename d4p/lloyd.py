@@ -20,9 +20,13 @@ class LloydPass:
 
     Each block of rows is centred on ``origin`` into a buffer that stays in
     cache, multiplied with the centroids by BLAS (``C @ block.T``), and handed to
-    a Numba kernel for the nearest centroid and the per-cluster sums.  Blocks are
-    grouped; each group accumulates its own partial sums and the groups are added
-    in order, so the result does not depend on how many threads ran them.
+    a Numba kernel for the nearest centroid and the per-cluster sums; the same
+    kernel call centres the next block into a second buffer.  The kernel reads
+    the rows as they are when they are C-ordered, of the compute dtype and
+    writeable (the common case: the buffers' own type, so no second signature);
+    numpy first converts any other input block.  Blocks are grouped; each group accumulates its own
+    partial sums and the groups are added in order, so the result does not
+    depend on how many threads ran them.
     """
 
     BLOCK_BYTES = 2 << 20
@@ -38,6 +42,10 @@ class LloydPass:
         self.sparse = is_sparse(X)
         self.dtype = dtype
         self.origin = np.ascontiguousarray(origin, dtype=np.float64)
+        # Rows the kernel reads as they are (the buffers' own type, so no second
+        # signature); numpy converts blocks of other inputs first.
+        self.direct = (type(X) is np.ndarray and X.dtype == dtype and X.flags.c_contiguous
+                       and X.flags.aligned and X.flags.writeable)
         self.B = int(min(8192, max(64, self.BLOCK_BYTES // (8 * (p + k)))))
         nblocks = -(-self.n // self.B)
         ngroups = max(1, min(nblocks, self.MAX_GROUPS,
@@ -49,21 +57,41 @@ class LloydPass:
 
     # -- workers --------------------------------------------------------------------------
     def _buffers(self):
-        B = self.B
-        return (np.empty((B, self.p), dtype=self.dtype), np.empty(self.k * B, dtype=self.dtype),
-                np.empty(B, dtype=self.dtype), np.empty(B, dtype=np.int64))
+        B, p, dt = self.B, self.p, self.dtype
+        stage = np.empty((0 if self.direct else B, p), dtype=dt)
+        return (np.empty((B, p), dtype=dt), np.empty((B, p), dtype=dt), stage,
+                np.empty(self.k * B, dtype=dt), np.empty(B, dtype=dt),
+                np.empty(B, dtype=np.int64))
 
-    def _blocks(self, lo, hi, bufs, Cc, cn, on_block):
-        buf, gflat, best, arg = bufs
-        for b_lo in range(lo, hi, self.B):
-            b_hi = min(hi, b_lo + self.B)
+    def _rows(self, lo, hi, stage):
+        """Rows ``lo:hi`` as the kernel reads them (C-ordered, of the compute dtype,
+        writeable): a view of the data when it is such an array, else converted by
+        numpy into ``stage`` (exactly: the compute dtype is float32 only for
+        float32 data)."""
+        if self.direct:
+            return self.X[lo:hi]
+        block = self.X[lo:hi].toarray() if self.sparse else self.X[lo:hi]
+        np.copyto(stage[:hi - lo], block)
+        return stage[:hi - lo]
+
+    def _blocks(self, lo, hi, bufs, Cc, assign):
+        """Rows ``lo:hi`` block by block: ``assign(b_lo, b_hi, centred block, GT,
+        best, arg, src, out)`` calls the kernel, which assigns the block (``GT``:
+        its products with the centroids) and centres ``src``, the next block, into
+        ``out``, the other buffer; a first call centres the range's first block."""
+        cur, nxt, stage, gflat, best, arg = bufs
+        B, k = self.B, self.k
+        if lo < hi:
+            assign(lo, lo, cur[:0], gflat[:0].reshape(k, 0), best, arg,
+                   self._rows(lo, min(hi, lo + B), stage), cur)
+        for b_lo in range(lo, hi, B):
+            b_hi = min(hi, b_lo + B)
             nb = b_hi - b_lo
-            # numpy's subtraction (exactly rounded, any dtype and layout): no kernel
-            block = self.X[b_lo:b_hi].toarray() if self.sparse else self.X[b_lo:b_hi]
-            np.subtract(block, self.origin, out=buf[:nb])
-            GT = gflat[:self.k * nb].reshape(self.k, nb)
-            np.matmul(Cc, buf[:nb].T, out=GT)
-            on_block(b_lo, b_hi, buf[:nb], GT, cn, best, arg)
+            GT = gflat[:k * nb].reshape(k, nb)
+            np.matmul(Cc, cur[:nb].T, out=GT)
+            assign(b_lo, b_hi, cur[:nb], GT, best, arg,
+                   self._rows(b_hi, min(hi, b_hi + B), stage), nxt)
+            cur, nxt = nxt, cur
 
     def _run(self, Cc, work):
         """Run ``work(group index, lo, hi, bufs, Cc, cn)`` over all groups, on
@@ -90,11 +118,11 @@ class LloydPass:
 
         def work(g, lo, hi, bufs, Cc, cn):
             s, c, col = sums[g], counts[g], cols[g]
-            self._blocks(lo, hi, bufs, Cc, cn,
-                         lambda b_lo, b_hi, blk, GT, cn, best, arg:
+            self._blocks(lo, hi, bufs, Cc,
+                         lambda b_lo, b_hi, blk, GT, best, arg, src, out:
                          kk.assign_block(blk, GT, cn, _NO_C, w[b_lo:b_hi] if w.size else w,
                                          False, s, c, col, _NO_LABELS, _NO_W, _NO_W, 0, best,
-                                         arg))
+                                         arg, src, self.origin, out))
 
         self._run(Cc, work)
         if not G:
@@ -114,12 +142,13 @@ class LloydPass:
         w = self.w
 
         def work(g, lo, hi, bufs, Cc, cn):
-            def block(b_lo, b_hi, blk, GT, cn, best, arg):
+            def block(b_lo, b_hi, blk, GT, best, arg, src, out):
                 nparts[g] = kk.assign_block(blk, GT, cn, Cc64, w[b_lo:b_hi] if w.size else w,
                                             True, _NO_SUMS, _NO_W, _NO_COLS, labels[b_lo:b_hi],
-                                            dist[b_lo:b_hi], parts[g], nparts[g], best, arg)
+                                            dist[b_lo:b_hi], parts[g], nparts[g], best, arg,
+                                            src, self.origin, out)
 
-            self._blocks(lo, hi, bufs, Cc, cn, block)
+            self._blocks(lo, hi, bufs, Cc, block)
 
         self._run(Cc, work)
         return labels, dist, kk.used_partials(parts, nparts)

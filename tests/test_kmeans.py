@@ -397,6 +397,58 @@ def test_lloyd_large_enough_for_several_blocks_and_workers():
     assert_lloyd(d4p.kmeans(7, 20).compute(X, C0), X, C0, 20)
 
 
+def _other_layout(X, layout):
+    if layout == "F":
+        return np.asfortranarray(X)
+    if layout == "strided":
+        return np.repeat(X, 2, axis=0)[::2]
+    A = X.copy()
+    A.flags.writeable = False
+    return A
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("layout", ["F", "strided", "read-only"])
+@pytest.mark.parametrize("fptype", ["double", "float"])
+def test_lloyd_centring_in_the_kernel_or_in_numpy_gives_the_same_bits(monkeypatch, fptype,
+                                                                     layout, weighted):
+    # C-ordered rows of the compute dtype are centred by the assignment kernel,
+    # one block ahead; other inputs by numpy.  64-row blocks in 3 groups: many
+    # blocks per group, a short last block.
+    from d4p import lloyd
+
+    monkeypatch.setattr(lloyd.LloydPass, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(lloyd.LloydPass, "MAX_GROUPS", 3)
+    X = blobs(3001, 5, centers=6, seed=4)
+    if fptype == "float":
+        X = X.astype(np.float32)
+    w = np.random.default_rng(1).uniform(0.0, 2.0, len(X)) if weighted else None
+    C0 = X[:6].astype(np.float64)
+    alg = d4p.kmeans(6, 12, fptype=fptype, assignFlag=True)
+    ref = alg.compute(X, C0, weights=w)
+    res = alg.compute(_other_layout(X, layout), C0, weights=w)
+    for name in ("centroids", "assignments", "objectiveFunction", "nIterations"):
+        np.testing.assert_array_equal(getattr(res, name), getattr(ref, name))
+    if fptype == "double" and not weighted:
+        assert_lloyd(ref, X, C0, 12)
+
+
+def test_lloyd_kernel_sees_only_its_buffers_type():
+    # Every input reaches the assignment kernel as rows of its buffers' own type
+    # (C-ordered, writeable), so input layouts add no compiled signature.
+    from d4p.kernels import kmeans as kk
+
+    X = blobs(500, 4, seed=2)
+    for layout in ("C", "F", "strided", "read-only"):
+        A = X if layout == "C" else _other_layout(X, layout)
+        d4p.kmeans(3, 2).compute(A, X[:3])
+        d4p.kmeans(3, 2, fptype="float").compute(A.astype(np.float32), X[:3])
+    assert kk.assign_block.signatures
+    for sig in kk.assign_block.signatures:
+        buf, src, out = sig[0], sig[15], sig[17]
+        assert buf == src == out and buf.layout == "C" and buf.mutable, sig
+
+
 def _two_groups_and_two_far_centroids():
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(size=(20, 2)), rng.normal(size=(20, 2)) + 10])

@@ -529,20 +529,25 @@ def _nearest(GT, cn, best, arg):
 
 @kernel
 def assign_block(buf, GT, cn, Cc, w, final, sums, counts, colstats, labels, dist, parts, npart,
-                 best, arg):
-    """Assign the rows of ``buf`` (centred) to their nearest centre; returns the new
-    count of the exact-sum partials ``parts[:npart]``.
+                 best, arg, src, origin, out):
+    """Assign the rows of ``buf`` (centred) to their nearest centre, then centre the
+    next block; returns the new count of the exact-sum partials ``parts[:npart]``.
 
     * ``final`` false: add the rows (times ``w`` when weighted) to the per-cluster
       ``sums`` (k, p) and their weights (1 each when not weighted) to ``counts``
-      (k); when ``colstats`` has rows, also the columns' plain sums and sums of
-      squares of ``buf`` into ``colstats[0]``/``colstats[1]`` (unweighted).
+      (k).
     * ``final`` true: each row's label and squared distance to its centre, summed
       from the differences (not the cancelling expanded form), into ``labels`` and
       ``dist``; the distances (times ``w``) are added to the partials.
+    * Then ``out[:len(src)] = src - origin``: the caller's next block (``buf`` has
+      no rows for the first block of a range), centred here rather than by numpy
+      between calls (numpy's broadcast subtraction costs about twice this loop;
+      same rounding).  When ``colstats`` has rows, the columns' plain sums and
+      sums of squares of the centred rows go to ``colstats[0]``/``colstats[1]``
+      (unweighted), as they are made.
 
-    One kernel for both (instead of two) so that the first run compiles the nearest
-    centre search once.
+    One kernel for all of it (instead of three) so that the first run compiles
+    the nearest centre search once.
     """
     nb = GT.shape[1]
     p = buf.shape[1]
@@ -555,17 +560,19 @@ def assign_block(buf, GT, cn, Cc, w, final, sums, counts, colstats, labels, dist
             d = sqdist_row(buf, i, Cc, a)
             dist[i] = d
             npart = msum_add(parts, npart, d * w[i] if weighted else d)
-        return npart
-    for i in range(nb):
-        a = arg[i]
-        wi = w[i] if weighted else 1.0
-        counts[a] += wi
-        for f in range(p):
-            sums[a, f] += wi * buf[i, f]
-    if colstats.shape[0] > 0:
+    else:
         for i in range(nb):
+            a = arg[i]
+            wi = w[i] if weighted else 1.0
+            counts[a] += wi
             for f in range(p):
-                x = np.float64(buf[i, f])
+                sums[a, f] += wi * buf[i, f]
+    stats = colstats.shape[0] > 0
+    for i in range(src.shape[0]):
+        for f in range(p):
+            out[i, f] = src[i, f] - origin[f]
+            if stats:
+                x = np.float64(out[i, f])
                 colstats[0, f] += x
                 colstats[1, f] += x * x
     return npart
