@@ -24,9 +24,9 @@ class LloydPass:
     kernel call centres the next block into a second buffer.  The kernel reads
     the rows as they are when they are C-ordered, of the compute dtype and
     writeable (the common case: the buffers' own type, so no second signature);
-    numpy first converts any other input block.  Blocks are grouped; each group accumulates its own
-    partial sums and the groups are added in order, so the result does not
-    depend on how many threads ran them.
+    numpy first converts any other input block.  Blocks are grouped; each group
+    accumulates its own partial sums and the groups are added in order, so the
+    result does not depend on how many threads ran them.
     """
 
     BLOCK_BYTES = 2 << 20
