@@ -3,9 +3,8 @@
 Decorate a body with :func:`spmd`: pytest then runs it on the serial
 communicator (a plain process) and on simulated ranks (threads) for every count
 in ``THREAD_RANKS``, and ``tests/test_mpi.py`` runs the same body on real MPI
-ranks under ``mpiexec -n 2`` and ``-n 4``, on ``COMM_WORLD`` and on a
-sub-communicator split from it.  A body takes no
-arguments; it asks ``d4p.my_procid()`` / ``d4p.num_procs()`` for its rank and
+ranks under ``mpiexec -n 4``, on ``COMM_WORLD`` and on the 2-rank halves split
+from it.  A body takes no arguments; it asks ``d4p.my_procid()`` / ``d4p.num_procs()`` for its rank and
 builds the same global data on every rank from a fixed seed.
 """
 import functools
