@@ -14,6 +14,7 @@ with ``bash benchmarks/setup_daal4py.sh``.
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -48,7 +49,18 @@ def run_once(impl, mode, case, args):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [HERE, os.path.dirname(HERE), os.environ.get("PYTHONPATH", "")])}
     env.pop("D4P_COMM", None)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=HERE)
+    # A run that hangs (daal4py 2024.7's two Intel MPI ranks spun at full CPU for
+    # 15 minutes here on 1 December 2026) is reported, not waited for: the whole
+    # process group goes, the launcher's ranks with it.
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=env, cwd=HERE, start_new_session=True) as child:
+        try:
+            out, err = child.communicate(timeout=600)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+            return None, "timed out after 600 s"
+    proc = subprocess.CompletedProcess(cmd, child.returncode, out, err)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("[")]
     if proc.returncode != 0 or not lines:
         return None, (proc.stderr.strip().splitlines() or ["failed"])[-1]
