@@ -66,7 +66,11 @@ def _barrier(distributed):
 def _max_over_ranks(times):
     from mpi4py import MPI
 
-    return list(MPI.COMM_WORLD.allreduce(np.array(times), op=MPI.MAX))
+    # The buffer form reduces element by element (the pickle form would apply
+    # Python's max to two whole arrays and fail on rank 0 only).
+    slowest = np.empty(len(times))
+    MPI.COMM_WORLD.Allreduce(np.array(times, dtype=float), slowest, op=MPI.MAX)
+    return slowest.tolist()
 
 
 if __name__ == "__main__":
