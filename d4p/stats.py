@@ -19,7 +19,7 @@ from . import _parallel
 from ._inputs import is_sparse
 from .cholesky_qr import Rows, constant_columns, householder_r, r_from_gram
 from .kernels import moments as mk
-from .kernels.covariance import centre_rows
+from .kernels.covariance import column_sums, shift_rows
 
 
 class PairwiseMerge:
@@ -132,22 +132,67 @@ class CoMoments(PairwiseMerge):
         ``X``: a slice of a Fortran-ordered array would be a new kernel signature)."""
         stop = X.shape[0] if stop is None else stop
         return cls._sweep(X.shape[1], start, stop, rows,
+                          lambda lo, hi, ref, out, resid: shift_rows(X, lo, hi, ref, out, resid),
                           lambda lo, hi, out: centre_rows(X, lo, hi, out))
 
+    #: Largest ``n (mean - ref)² / (Σ (x - ref)²)`` of a column that the shifted sweep
+    #: accepts: the cancellation in ``Σ (x - ref)² - n (mean - ref)²`` then costs at
+    #: most a factor 1 / (1 - 0.9) = 10 over the rounding of the products themselves.
+    SHIFT_CANCELLATION = 0.9
+
     @classmethod
-    def _sweep(cls, m, start, stop, rows, centre):
-        """Rows ``start:stop`` in blocks of ``rows``: ``centre(lo, hi, out)`` writes a
-        block's centred rows into one reused buffer and returns its sums and residual
-        sums; each block is multiplied and merged into the running total."""
-        total = cls.empty(m)
+    def _sweep(cls, m, start, stop, rows, shift, centre):
+        """Rows ``start:stop`` in blocks of ``rows`` through one reused buffer.
+
+        Fast path (:meth:`_shifted_sweep`): every block shifted by one common
+        reference and multiplied into one running product.  When the reference
+        turns out to be too far from the mean for that to be accurate, each block
+        is instead centred on its own mean (``centre(lo, hi, out)``, which returns
+        the block's sums and residual sums) and merged pairwise.
+        """
         buf = np.empty((min(rows, stop - start), m))
         with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf is reported later
+            if stop - start > rows:
+                total = cls._shifted_sweep(m, start, stop, rows, buf, shift, centre)
+                if total is not None:
+                    return total
+            total = cls.empty(m)
             for lo in range(start, stop, rows):
                 hi = min(lo + rows, stop)
                 centred = buf[:hi - lo]
                 block_sum, residual = centre(lo, hi, centred)
                 total = total.merge(cls._centred_block(hi - lo, block_sum, residual, centred))
         return total
+
+    @classmethod
+    def _shifted_sweep(cls, m, start, stop, rows, buf, shift, centre):
+        """The cross-products of rows ``start:stop`` from ``D = rows - ref``:
+        ``C = DᵀD - r rᵀ / n`` with ``r`` the column sums of ``D``.
+
+        One pass over memory, one BLAS product per block and no per-block merge.
+        ``ref`` is the first block's mean, or for a column constant in that block
+        its exact value (so a constant column gives exact zeros).  Returns None when
+        a column's mean lies too far from ``ref`` (drifting or sorted rows; see
+        :attr:`SHIFT_CANCELLATION`), and the caller centres block by block.
+        """
+        first = buf[:min(rows, stop - start)]
+        block_sum, residual = centre(start, start + first.shape[0], first)
+        row0 = np.empty((1, m))
+        shift(start, start + 1, np.zeros(m), row0, np.zeros(m))
+        constant = first.min(axis=0) == first.max(axis=0)
+        ref = np.where(constant, row0[0], (block_sum + residual) / first.shape[0])
+        gram, resid = np.zeros((m, m)), np.zeros(m)
+        for lo in range(start, stop, rows):
+            hi = min(lo + rows, stop)
+            shifted = buf[:hi - lo]
+            shift(lo, hi, ref, shifted, resid)
+            gram += shifted.T @ shifted
+        n = stop - start
+        squares = np.diagonal(gram)
+        finite = np.isfinite(squares).all() and np.isfinite(resid).all()
+        if finite and not (resid * resid / n <= cls.SHIFT_CANCELLATION * squares).all():
+            return None
+        return cls(n, n * ref + resid, ref, resid / n, gram - np.outer(resid, resid) / n)
 
     @classmethod
     def _centred_block(cls, nb, block_sum, residual, centred):
@@ -171,7 +216,9 @@ class CoMoments(PairwiseMerge):
             return cls.empty(m)
         rows = max(64, cls.BLOCK_BYTES // (8 * max(m, 1)))
         return _over_thread_parts(X, rows, lambda a, b: cls._sweep(
-            m, a, b, rows, lambda lo, hi, out: centre_side_by_side(X, Y, lo, hi, out)))
+            m, a, b, rows,
+            lambda lo, hi, ref, out, resid: shift_side_by_side(X, Y, lo, hi, ref, out, resid),
+            lambda lo, hi, out: centre_side_by_side(X, Y, lo, hi, out)))
 
     def _combine(self, other, n, delta):
         return CoMoments(n, self.sum + other.sum, self.origin, self.offset + delta * (other.n / n),
@@ -264,9 +311,19 @@ def triangular_factor(A, m):
     return r
 
 
+def centre_rows(X, lo, hi, out):
+    """Rows ``lo:hi`` of ``X`` minus their column means into ``out[:hi - lo]``; returns
+    the block's column sums and the residual sums of the centred rows (rounding makes
+    the latter slightly non-zero; the corrected two-pass update uses them).  The
+    block is read from memory for the sums and again from cache for the subtraction."""
+    block_sum = column_sums(X, lo, hi)
+    residual = np.zeros(X.shape[1])
+    shift_rows(X, lo, hi, block_sum / (hi - lo), out, residual)
+    return block_sum, residual
+
+
 def centre_side_by_side(X, Y, lo, hi, out):
-    """Rows ``lo:hi`` of ``[X | Y]`` minus their column means into ``out`` (nb, p + k);
-    returns the column sums and residual sums (see kernels/covariance.py).  X may be CSR."""
+    """:func:`centre_rows` of ``[X | Y]`` into ``out`` (nb, p + k).  X may be CSR."""
     p = X.shape[1]
     if is_sparse(X):
         x_sum, x_res = centre_rows(X[lo:hi].toarray(), 0, hi - lo, out[:, :p])
@@ -274,6 +331,17 @@ def centre_side_by_side(X, Y, lo, hi, out):
         x_sum, x_res = centre_rows(X, lo, hi, out[:, :p])
     y_sum, y_res = centre_rows(Y, lo, hi, out[:, p:])
     return np.concatenate([x_sum, y_sum]), np.concatenate([x_res, y_res])
+
+
+def shift_side_by_side(X, Y, lo, hi, ref, out, resid):
+    """Rows ``lo:hi`` of ``[X | Y]`` minus ``ref`` into ``out``, their column sums added
+    to ``resid`` (see kernels/covariance.py).  X may be CSR."""
+    p = X.shape[1]
+    if is_sparse(X):
+        shift_rows(X[lo:hi].toarray(), 0, hi - lo, ref[:p], out[:, :p], resid[:p])
+    else:
+        shift_rows(X, lo, hi, ref[:p], out[:, :p], resid[:p])
+    shift_rows(Y, lo, hi, ref[p:], out[:, p:], resid[p:])
 
 
 def _over_thread_parts(X, rows, reduce_rows):

@@ -1,20 +1,13 @@
-"""Centring a block of rows on its own mean, for the BLAS cross-product."""
+"""Shifting and centring blocks of rows, for the BLAS cross-product."""
 import numpy as np
 from .jit import kernel
 
 
 @kernel
-def centre_rows(X, lo, hi, out):
-    """Write rows ``lo:hi`` of ``X`` minus their column means into ``out[:hi - lo]``.
-
-    Returns the block's column sums and the residual sums of the centred rows
-    (rounding makes the latter slightly non-zero; the caller uses them for the
-    corrected two-pass update).  The block is read from memory once for the sums
-    and again from cache for the subtraction, four rows per sweep over the
-    columns so short rows still vectorise; every sum takes its terms in row order.
-    """
+def column_sums(X, lo, hi):
+    """Column sums of rows ``lo:hi`` of ``X`` in float64, each taking its terms in
+    row order; four rows per sweep over the columns so short rows still vectorise."""
     p = X.shape[1]
-    nb = hi - lo
     s = np.zeros(p)
     i = lo
     while i + 4 <= hi:
@@ -26,13 +19,18 @@ def centre_rows(X, lo, hi, out):
     for i in range(i, hi):
         for j in range(p):
             s[j] += np.float64(X[i, j])
-    mean = s / nb
-    resid = np.zeros(p)
+    return s
+
+
+@kernel
+def shift_rows(X, lo, hi, ref, out, resid):
+    """Write rows ``lo:hi`` of ``X`` minus ``ref`` (float64) into ``out[:hi - lo]`` and
+    add the shifted rows' column sums to ``resid``, in row order."""
+    p = X.shape[1]
     for i in range(lo, hi):
         row = X[i]
         o = out[i - lo]
         for j in range(p):
-            d = np.float64(row[j]) - mean[j]
+            d = np.float64(row[j]) - ref[j]
             o[j] = d
             resid[j] += d
-    return s, resid
