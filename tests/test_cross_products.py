@@ -69,10 +69,11 @@ def test_constant_columns_give_exact_zeros(small_blocks):
     assert stat.mean[0] == 0.1 and stat.mean[2] == -7e8
 
 
-def test_side_by_side_columns_equal_the_stacked_table(small_blocks):
+@pytest.mark.parametrize("p", [3, 4])  # [X | Y] of even and of odd width (padded)
+def test_side_by_side_columns_equal_the_stacked_table(small_blocks, p):
     rng = np.random.default_rng(4)
-    X = 50 + rng.normal(size=(4_000, 3))
-    Y = X @ [[1.0], [2.0], [3.0]] + rng.normal(size=(4_000, 1))
+    X = 50 + rng.normal(size=(4_000, p))
+    Y = X @ np.arange(1.0, p + 1)[:, None] + rng.normal(size=(4_000, 1))
     stat = CoMoments.from_xy(X, Y)
     assert set(small_blocks) == {"shifted"}
     assert_cross(stat, np.hstack([X, Y]))
