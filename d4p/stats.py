@@ -110,9 +110,9 @@ class CoMoments(PairwiseMerge):
     def from_data(cls, X):
         """Centred cross-products of a dense or CSR block.
 
-        Each block of rows is centred on its own mean (Numba) and multiplied with
-        BLAS, then merged into the running total with the pairwise update: one pass
-        over memory, and as stable as centring on the global mean.  When this rank
+        Each block of rows is shifted by a common reference (Numba) and multiplied
+        into a running product by BLAS (:meth:`_sweep`): one pass over memory, and
+        about as stable as centring on the global mean.  When this rank
         may use several threads, contiguous parts of the rows go to Python threads
         running single-threaded BLAS (the kernels release the GIL): OpenBLAS is
         slow on tall-skinny products, and two independent streams of small GEMMs
@@ -208,10 +208,10 @@ class CoMoments(PairwiseMerge):
         """Centred cross-products of the columns of ``[X | Y]`` without forming it.
 
         ``X`` (n, p) dense or CSR and ``Y`` (n, k) dense; the result has ``p + k``
-        columns, X's first.  Each block of rows of X and of Y is centred (Numba) side
+        columns, X's first.  Each block of rows of X and of Y is shifted (Numba) side
         by side into one preallocated (rows, p + k) buffer, which BLAS multiplies
-        (:meth:`_centred_block`): memory stays bounded by the buffer, whatever
-        ``n``.  Threads as in :meth:`from_data`.
+        (:meth:`_sweep`): memory stays bounded by the buffer, whatever ``n``.
+        Threads as in :meth:`from_data`.
         """
         n, p = X.shape
         m = p + Y.shape[1]
