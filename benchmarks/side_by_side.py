@@ -49,9 +49,9 @@ def run_once(impl, mode, case, args):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [HERE, os.path.dirname(HERE), os.environ.get("PYTHONPATH", "")])}
     env.pop("D4P_COMM", None)
-    # A run that hangs (daal4py 2024.7's two Intel MPI ranks spun at full CPU for
-    # 15 minutes here on 1 December 2026) is reported, not waited for: the whole
-    # process group goes, the launcher's ranks with it.
+    # A run that hangs (a rank that fails while the others wait in a collective
+    # never ends: timed_case.py's own reduction once did that) is reported, not
+    # waited for: the whole process group goes, the launcher's ranks with it.
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           env=env, cwd=HERE, start_new_session=True) as child:
         try:
