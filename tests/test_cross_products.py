@@ -5,6 +5,7 @@ import pytest
 import d4p
 import naive
 from d4p.stats import CoMoments
+from spmd import local_rows, spmd
 
 
 @pytest.fixture
@@ -90,3 +91,23 @@ def test_a_nan_in_a_later_block_is_reported(small_blocks):
     X[2_500, 1] = np.nan
     with pytest.raises(ValueError, match="row 2500"):
         d4p.covariance().compute(X)
+
+
+@spmd
+def test_distributed_shifted_and_centred_parts_merge_to_the_batch_answer():
+    # Default blocks of 2 columns hold 65,536 rows: the larger ranks take the
+    # shifted sweep (on a level of 1e6 and on a drifting column), the smaller
+    # ones a single centred block, and empty ranks the identity.  (The
+    # fallback needs ten blocks in one part; the small_blocks tests cover it.)
+    rng = np.random.default_rng(8)
+    n = 600_000
+    X = np.column_stack([1e6 + rng.normal(size=n), np.linspace(0.0, 1e4, n) + rng.normal(size=n)])
+    Y = X @ [[2.0], [-1.0]] + rng.normal(size=(n, 1))
+    rows = local_rows(X)
+    res = d4p.covariance(distributed=True).compute(rows)
+    expected = naive.covariance(X)
+    np.testing.assert_allclose(res.covariance, expected["covariance"], rtol=1e-10)
+    np.testing.assert_allclose(res.mean[0], expected["mean"], rtol=1e-12)
+    model = d4p.linear_regression_training(distributed=True).compute(rows, local_rows(Y)).model
+    batch = d4p.linear_regression_training().compute(X, Y).model
+    np.testing.assert_allclose(model.Beta, batch.Beta, rtol=1e-9)
