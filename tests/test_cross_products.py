@@ -94,13 +94,13 @@ def test_a_nan_in_a_later_block_is_reported(small_blocks):
 
 
 @spmd
-def test_distributed_shifted_and_centred_parts_merge_to_the_batch_answer():
-    # Default blocks of 2 columns hold 65,536 rows: the larger ranks take the
+def test_distributed_shifted_and_centred_parts_equals_batch():
+    # Default blocks of 2 columns hold 65,536 rows: up to 7 ranks, the larger take the
     # shifted sweep (on a level of 1e6 and on a drifting column), the smaller
     # ones a single centred block, and empty ranks the identity.  (The
     # fallback needs ten blocks in one part; the small_blocks tests cover it.)
     rng = np.random.default_rng(8)
-    n = 600_000
+    n = 300_000
     X = np.column_stack([1e6 + rng.normal(size=n), np.linspace(0.0, 1e4, n) + rng.normal(size=n)])
     Y = X @ [[2.0], [-1.0]] + rng.normal(size=(n, 1))
     rows = local_rows(X)
