@@ -83,6 +83,46 @@ def test_variance_of_1e8_plus_noise_is_accurate(nranks):
         assert abs(cov - exact) / exact < 1e-9
 
 
+@pytest.mark.parametrize("p", [3, 50])  # the four-row and the one-row sweeps
+def test_chunks_whose_first_row_is_an_outlier_stay_accurate(p):
+    # Each C-ordered chunk is shifted by its first row; here that row is 1e8 and
+    # the rest 1e3 + noise, so the shifted sums would cancel 3-4 digits (1e-11 to
+    # 1e-13 here) and the kernel must sweep those chunks again around their mean.
+    from d4p.kernels.moments import chunk_rows
+
+    rows = chunk_rows(p)
+    X = 1e3 + np.random.default_rng(1).normal(size=(20 * rows, p))
+    X[::rows] = 1e8
+    res = d4p.low_order_moments().compute(X)
+    expected = naive.moments(X)
+    for name in ("sumSquaresCentered", "variance", "sum", "sumSquares"):
+        np.testing.assert_allclose(getattr(res, name)[0], expected[name], rtol=1e-14,
+                                   err_msg=name)
+    np.testing.assert_allclose(res.mean[0], expected["mean"], rtol=1e-13)
+
+
+def test_shifted_sweep_keeps_the_spread_of_data_far_from_zero():
+    X = 1e6 + np.random.default_rng(2).normal(size=(50_000, 20)) * 1e-3
+    res = d4p.low_order_moments().compute(X)
+    expected = naive.moments(X)
+    for name in ("sumSquaresCentered", "variance", "mean", "sum", "sumSquares"):
+        np.testing.assert_allclose(getattr(res, name)[0], expected[name], rtol=1e-12,
+                                   err_msg=name)
+
+
+def test_non_finite_values_under_assume_finite_propagate_like_numpy():
+    X = np.random.default_rng(0).normal(size=(5000, 20))
+    X[10, 1], X[20, 2], X[30, 3] = np.inf, -np.inf, np.nan
+    with d4p.config_context(assume_finite=True):
+        res = d4p.low_order_moments().compute(X)
+    np.testing.assert_allclose(res.sum[0, :4], [X[:, 0].sum(), np.inf, -np.inf, np.nan],
+                               rtol=1e-10)
+    np.testing.assert_array_equal(res.sumSquares[0, 1:4], [np.inf, np.inf, np.nan])
+    assert res.maximum[0, 1] == np.inf and res.minimum[0, 2] == -np.inf
+    assert np.isnan(res.variance[0, 1:4]).all()
+    np.testing.assert_allclose(res.variance[0, 4:], X[:, 4:].var(0, ddof=1), rtol=1e-12)
+
+
 def test_estimates_to_compute_leaves_others_none():
     X = data(20, 2)
     res = d4p.low_order_moments(estimatesToCompute="estimatesMinMax").compute(X)

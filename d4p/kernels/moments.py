@@ -1,19 +1,23 @@
 """Per-column moments of a dense block in one pass over memory.
 
-The rows are cut into chunks small enough to stay in cache.  Each chunk's minimum,
-maximum, sum and sum of squares are taken in a first sweep, and its centred sum of
-squares around the *chunk* mean in a second sweep over the cached chunk.  The
-second sweep also sums the residuals, which corrects the centred sum (the
-"corrected two-pass" algorithm of Chan, Golub & LeVeque).
+The rows are cut into chunks small enough to stay in cache.  A C-ordered chunk
+is read once: its minimum and maximum, and the sums of ``d = x - ref`` and
+``d**2`` with ``ref`` the chunk's first row, give the centred sum of squares as
+``sum d**2 - (sum d)**2 / n`` (the shifted-data algorithm).  That difference
+cancels only when the chunk's mean is far from ``ref`` relative to its spread;
+when any column would lose more than a factor 10 (see SHIFT_CANCELLATION), the
+cached chunk is swept twice more instead: raw sums, then the residuals around
+the chunk mean, whose sum corrects the centred sum (the "corrected two-pass"
+algorithm of Chan, Golub & LeVeque).  Column-major chunks always take the two
+sweeps, one column at a time.
 
-The mean is kept as two numbers: an ORIGIN on the data's scale (the provisional
-chunk mean) and a small OFFSET from it (the mean residual).  A float64 mean of
-values near 1e7 is only good to about 1e-9 absolute, and the merge term
+The mean is kept as two numbers: an ORIGIN on the data's scale (``ref``, or the
+provisional chunk mean) and an OFFSET from it (the mean of ``d``).  A float64
+mean of values near 1e7 is only good to about 1e-9 absolute, and the merge term
 ``delta**2 * na * nb / n`` would turn that into a large relative error when the
 spread is tiny; differences of origins are exact (Sterbenz), so with the pair the
 merge stays accurate to the last bits of the spread.  Chunks are combined with
-the pairwise update, relative to the first chunk's origin.  That is as stable as a two-pass
-algorithm while reading the data from memory once.
+the pairwise update, relative to the first chunk's origin.
 
 Rows per chunk depend only on the column count, never on the thread count, so the
 result is bitwise the same on one thread or several (see d4p/_parallel.py).
@@ -21,11 +25,20 @@ result is bitwise the same on one thread or several (see d4p/_parallel.py).
 import numpy as np
 
 from .._parallel import run_chunk_ranges
+from .ieee import maxnum, minnum
 from .jit import kernel
 
 # Statistic rows of the per-chunk table.
 MIN, MAX, SUM, SUMSQ, M2, ORIGIN, OFFSET = 0, 1, 2, 3, 4, 5, 6
 N_STATS = 7
+#: From this many columns on, a C-ordered chunk is swept one row at a time with
+#: ``minnum``/``maxnum``, which vectorise over the columns; fewer columns take four
+#: rows per pass over the columns, to amortise the loop set-up.
+WIDE = 16
+#: The one-sweep result is kept while ``(sum d)**2 / n <= 0.9 * sum d**2`` in
+#: every column: the centred sum then loses at most a factor 1 / (1 - 0.9) = 10
+#: to cancellation.  Otherwise the chunk is swept again, centred on its mean.
+SHIFT_CANCELLATION = 0.9
 
 
 def chunk_rows(p):
@@ -34,70 +47,68 @@ def chunk_rows(p):
 
 
 @kernel(inline="always")
-def _row_major_sweeps(X, lo, hi, mn, mx, s, sq, m2, r, mean):
-    """The two sweeps over a C-ordered chunk, four rows per pass over the columns.
+def _shifted_sweep(X, lo, hi, mn, mx, d1, d2, ref):
+    """One sweep over a C-ordered chunk: extremes, and the sums of ``d = x - ref``
+    and ``d**2`` with ``ref`` the chunk's first row (a data value, so ``d`` is exact
+    for values near it).
 
-    Each accumulator still receives the rows strictly in order (no reassociation);
-    taking four rows per column sweep only amortises the loop set-up, which
-    dominates when there are few columns.
+    Each accumulator receives the rows strictly in order (no reassociation).
     """
     p = X.shape[1]
+    first = X[lo]
+    for j in range(p):
+        ref[j] = np.float64(first[j])
+    if p >= WIDE:
+        for i in range(lo, hi):
+            row = X[i]
+            for j in range(p):
+                a = np.float64(row[j])
+                mn[j] = minnum(mn[j], a)
+                mx[j] = maxnum(mx[j], a)
+                d = a - ref[j]
+                d1[j] += d
+                d2[j] += d * d
+        return
     i = lo
     while i + 4 <= hi:
         r0, r1, r2, r3 = X[i], X[i + 1], X[i + 2], X[i + 3]
         for j in range(p):
-            a, b, c, d = (np.float64(r0[j]), np.float64(r1[j]),
+            a, b, c, e = (np.float64(r0[j]), np.float64(r1[j]),
                           np.float64(r2[j]), np.float64(r3[j]))
-            mn[j] = min(min(min(min(mn[j], a), b), c), d)
-            mx[j] = max(max(max(max(mx[j], a), b), c), d)
-            s[j] = (((s[j] + a) + b) + c) + d
-            sq[j] = (((sq[j] + a * a) + b * b) + c * c) + d * d
+            mn[j] = min(min(min(min(mn[j], a), b), c), e)
+            mx[j] = max(max(max(max(mx[j], a), b), c), e)
+            a, b, c, e = a - ref[j], b - ref[j], c - ref[j], e - ref[j]
+            d1[j] = (((d1[j] + a) + b) + c) + e
+            d2[j] = (((d2[j] + a * a) + b * b) + c * c) + e * e
         i += 4
     for i in range(i, hi):
         for j in range(p):
             a = np.float64(X[i, j])
             mn[j] = min(mn[j], a)
             mx[j] = max(mx[j], a)
-            s[j] += a
-            sq[j] += a * a
-    for j in range(p):
-        mean[j] = s[j] / (hi - lo)
-    i = lo
-    while i + 4 <= hi:
-        r0, r1, r2, r3 = X[i], X[i + 1], X[i + 2], X[i + 3]
-        for j in range(p):
-            a = np.float64(r0[j]) - mean[j]
-            b = np.float64(r1[j]) - mean[j]
-            c = np.float64(r2[j]) - mean[j]
-            d = np.float64(r3[j]) - mean[j]
-            m2[j] = (((m2[j] + a * a) + b * b) + c * c) + d * d
-            r[j] = (((r[j] + a) + b) + c) + d
-        i += 4
-    for i in range(i, hi):
-        for j in range(p):
-            a = np.float64(X[i, j]) - mean[j]
-            m2[j] += a * a
-            r[j] += a
+            d = a - ref[j]
+            d1[j] += d
+            d2[j] += d * d
 
 
 @kernel(inline="always")
-def _chunk_moments(X, lo, hi, out, mn, mx, s, sq, m2, r, mean):
-    """Fill ``out`` (N_STATS, p) with the moments of rows ``lo:hi`` of ``X``.
+def _shift_is_accurate(d1, d2, nrows):
+    """Whether no column's centred sum ``d2 - d1**2 / n`` cancels beyond the bound
+    (False too for a NaN, so non-finite data take the fallback's raw sums)."""
+    for j in range(d1.shape[0]):
+        if not d1[j] * d1[j] <= SHIFT_CANCELLATION * nrows * d2[j]:
+            return False
+    return True
 
-    The accumulators are separate scratch vectors (not rows of ``out``), passed
-    in rather than allocated here: no numpy allocation or array expression in a
-    kernel keeps its first compile short, and separate vectors let LLVM
-    vectorise the loops over columns after its run-time overlap checks.
-    """
+
+@kernel(inline="always")
+def _centred_sweeps(X, lo, hi, mn, mx, s, sq, m2, r, mean):
+    """Two sweeps over rows ``lo:hi`` of ``X``: extremes, raw sums and sums of
+    squares, then the sums of ``d`` (into ``r``) and ``d**2`` (into ``m2``)
+    around the chunk mean (``mean`` is scratch); in row order for a C-ordered
+    ``X``, else by column."""
     p = X.shape[1]
     nrows = hi - lo
-    for j in range(p):
-        mn[j] = np.inf
-        mx[j] = -np.inf
-        s[j] = 0.0
-        sq[j] = 0.0
-        m2[j] = 0.0
-        r[j] = 0.0  # residual sums around the provisional mean
     if X.strides[0] < X.strides[1]:  # column-major: walk each column contiguously
         for j in range(p):
             for i in range(lo, hi):
@@ -111,8 +122,63 @@ def _chunk_moments(X, lo, hi, out, mn, mx, s, sq, m2, r, mean):
                 d = np.float64(X[i, j]) - mean_j
                 m2[j] += d * d
                 r[j] += d
-    else:
-        _row_major_sweeps(X, lo, hi, mn, mx, s, sq, m2, r, mean)
+        return
+    for i in range(lo, hi):
+        for j in range(p):
+            x = np.float64(X[i, j])
+            mn[j] = min(mn[j], x)
+            mx[j] = max(mx[j], x)
+            s[j] += x
+            sq[j] += x * x
+    for j in range(p):
+        mean[j] = s[j] / nrows
+    for i in range(lo, hi):
+        for j in range(p):
+            d = np.float64(X[i, j]) - mean[j]
+            m2[j] += d * d
+            r[j] += d
+
+
+@kernel(inline="always")
+def _chunk_moments(X, lo, hi, out, mn, mx, s, sq, m2, r, ref):
+    """Fill ``out`` (N_STATS, p) with the moments of rows ``lo:hi`` of ``X``.
+
+    A C-ordered chunk is read once, shifted by its first row; the chunk (still
+    in cache) is read twice more only when that shift cancels too much.  A
+    column-major chunk is read twice: raw sums, then the sums around its mean.
+
+    The accumulators are separate scratch vectors (not rows of ``out``), passed
+    in rather than allocated here: no numpy allocation or array expression in a
+    kernel keeps its first compile short, and separate vectors let LLVM
+    vectorise the loops over columns after its run-time overlap checks.
+    """
+    p = X.shape[1]
+    nrows = hi - lo
+    for j in range(p):
+        mn[j] = np.inf
+        mx[j] = -np.inf
+        s[j] = 0.0
+        sq[j] = 0.0
+    if X.strides[0] >= X.strides[1]:
+        _shifted_sweep(X, lo, hi, mn, mx, s, sq, ref)
+        if _shift_is_accurate(s, sq, nrows):
+            for j in range(p):
+                # sum x = n ref + sum d, and sum x**2 = sum d**2 + ref (2 sum d + n ref)
+                out[MIN, j] = mn[j]
+                out[MAX, j] = mx[j]
+                out[SUM, j] = nrows * ref[j] + s[j]
+                out[SUMSQ, j] = sq[j] + ref[j] * (2.0 * s[j] + nrows * ref[j])
+                out[ORIGIN, j] = ref[j]
+                out[OFFSET, j] = s[j] / nrows
+                out[M2, j] = sq[j] - s[j] * s[j] / nrows
+            return
+        for j in range(p):
+            s[j] = 0.0
+            sq[j] = 0.0
+    for j in range(p):
+        m2[j] = 0.0
+        r[j] = 0.0  # residual sums around the provisional mean
+    _centred_sweeps(X, lo, hi, mn, mx, s, sq, m2, r, ref)
     for j in range(p):
         out[MIN, j] = mn[j]
         out[MAX, j] = mx[j]
@@ -151,11 +217,11 @@ def moments_chunks(X, rows, c0, c1, parts, scratch):
     """Moments of chunks ``c0:c1`` (``rows`` rows each) of ``X`` into ``parts[c]``;
     ``scratch`` is (7, p) of working space for this range."""
     n = X.shape[0]
-    mn, mx, s, sq, m2, r, mean = (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4],
-                                  scratch[5], scratch[6])
+    mn, mx, s, sq, m2, r, ref = (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4],
+                                 scratch[5], scratch[6])
     for c in range(c0, c1):
         _chunk_moments(X, c * rows, min((c + 1) * rows, n), parts[c], mn, mx, s, sq, m2, r,
-                       mean)
+                       ref)
 
 
 def moments(X, rows, parallel=False):
