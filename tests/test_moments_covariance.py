@@ -85,20 +85,30 @@ def test_variance_of_1e8_plus_noise_is_accurate(nranks):
 
 @pytest.mark.parametrize("p", [3, 50])  # the four-row and the one-row sweeps
 def test_chunks_whose_first_row_is_an_outlier_stay_accurate(p):
-    # Each C-ordered chunk is shifted by its first row; here that row is 1e8 and
-    # the rest 1e3 + noise, so the shifted sums would cancel 3-4 digits (1e-11 to
-    # 1e-13 here) and the kernel must sweep those chunks again around their mean.
+    # Each C-ordered chunk is shifted by the mean of its first eight rows; here
+    # they are 1e8 and the rest 1e3 + noise, so the shifted sums would cancel 2-4
+    # digits (errors 3e-14 to 3e-12) and the kernel must sweep those chunks again
+    # around their mean (errors below 3e-15).
     from d4p.kernels.moments import chunk_rows
 
     rows = chunk_rows(p)
     X = 1e3 + np.random.default_rng(1).normal(size=(20 * rows, p))
-    X[::rows] = 1e8
+    X[np.arange(len(X)) % rows < 8] = 1e8
     res = d4p.low_order_moments().compute(X)
     expected = naive.moments(X)
     for name in ("sumSquaresCentered", "variance", "sum", "sumSquares"):
         np.testing.assert_allclose(getattr(res, name)[0], expected[name], rtol=1e-14,
                                    err_msg=name)
     np.testing.assert_allclose(res.mean[0], expected["mean"], rtol=1e-13)
+
+
+@pytest.mark.parametrize("n", [5, 5000])  # chunks of fewer and of more than 8 rows
+def test_constant_columns_have_exactly_zero_spread(n):
+    X = np.random.default_rng(4).normal(size=(n, 20))
+    X[:, 3], X[:, 7] = 0.1, -3e7 / 7
+    res = d4p.low_order_moments().compute(X)
+    assert (res.sumSquaresCentered[0, [3, 7]] == 0).all() and (res.variance[0, [3, 7]] == 0).all()
+    assert res.mean[0, 3] == 0.1 and res.mean[0, 7] == -3e7 / 7
 
 
 def test_shifted_sweep_keeps_the_spread_of_data_far_from_zero():

@@ -2,7 +2,7 @@
 
 The rows are cut into chunks small enough to stay in cache.  A C-ordered chunk
 is read once: its minimum and maximum, and the sums of ``d = x - ref`` and
-``d**2`` with ``ref`` the chunk's first row, give the centred sum of squares as
+``d**2`` with ``ref`` the mean of its first eight rows, give the centred sum as
 ``sum d**2 - (sum d)**2 / n`` (the shifted-data algorithm).  That difference
 cancels only when the chunk's mean is far from ``ref`` relative to its spread;
 when any column would lose more than a factor 10 (see SHIFT_CANCELLATION), the
@@ -12,7 +12,7 @@ algorithm of Chan, Golub & LeVeque).  Column-major chunks always take the two
 sweeps, one column at a time.
 
 The mean is kept as two numbers: an ORIGIN on the data's scale (``ref``, or the
-provisional chunk mean) and an OFFSET from it (the mean of ``d``).  A float64
+chunk mean) and an OFFSET from it (the mean of ``d``).  A float64
 mean of values near 1e7 is only good to about 1e-9 absolute, and the merge term
 ``delta**2 * na * nb / n`` would turn that into a large relative error when the
 spread is tiny; differences of origins are exact (Sterbenz), so with the pair the
@@ -47,17 +47,34 @@ def chunk_rows(p):
 
 
 @kernel(inline="always")
+def _mean_of_eight_rows(X, lo, ref):
+    """``ref`` = the mean of rows ``lo:lo+8``, summed as a balanced tree so that a
+    column constant there gets exactly its value (``2c``, ``4c``, ``8c`` and
+    ``/ 8`` are exact)."""
+    for j in range(X.shape[1]):
+        a = np.float64(X[lo, j]) + np.float64(X[lo + 1, j])
+        b = np.float64(X[lo + 2, j]) + np.float64(X[lo + 3, j])
+        c = np.float64(X[lo + 4, j]) + np.float64(X[lo + 5, j])
+        d = np.float64(X[lo + 6, j]) + np.float64(X[lo + 7, j])
+        ref[j] = ((a + b) + (c + d)) / 8.0
+
+
+@kernel(inline="always")
 def _shifted_sweep(X, lo, hi, mn, mx, d1, d2, ref):
     """One sweep over a C-ordered chunk: extremes, and the sums of ``d = x - ref``
-    and ``d**2`` with ``ref`` the chunk's first row (a data value, so ``d`` is exact
-    for values near it).
+    and ``d**2`` with ``ref`` the mean of the chunk's first eight rows (its first
+    row if it has fewer).  A single row would do, but with many columns one of
+    them is often an outlier (|z| > 3 in 13% of 50-column chunks of normal data)
+    and the chunk would take the fallback; the mean of eight rows almost never is.
 
     Each accumulator receives the rows strictly in order (no reassociation).
     """
     p = X.shape[1]
-    first = X[lo]
-    for j in range(p):
-        ref[j] = np.float64(first[j])
+    if hi - lo >= 8:
+        _mean_of_eight_rows(X, lo, ref)
+    else:
+        for j in range(p):
+            ref[j] = np.float64(X[lo, j])
     if p >= WIDE:
         for i in range(lo, hi):
             row = X[i]
