@@ -31,7 +31,7 @@ from .jit import kernel
 # Statistic rows of the per-chunk table.
 MIN, MAX, SUM, SUMSQ, M2, ORIGIN, OFFSET = 0, 1, 2, 3, 4, 5, 6
 N_STATS = 7
-#: From this many columns on, a C-ordered chunk is swept one row at a time with
+#: From this many columns on, a C-ordered chunk is swept two rows at a time with
 #: ``minnum``/``maxnum``, which vectorise over the columns; fewer columns take four
 #: rows per pass over the columns, to amortise the loop set-up.
 WIDE = 16
@@ -76,15 +76,28 @@ def _shifted_sweep(X, lo, hi, mn, mx, d1, d2, ref):
         for j in range(p):
             ref[j] = np.float64(X[lo, j])
     if p >= WIDE:
-        for i in range(lo, hi):
+        # Two rows per pass: more would exceed the run-time overlap checks LLVM
+        # makes before it vectorises the loop over columns, and it then does not.
+        i = lo
+        while i + 2 <= hi:
+            r0, r1 = X[i], X[i + 1]
+            for j in range(p):
+                a, b = np.float64(r0[j]), np.float64(r1[j])
+                mn[j] = minnum(minnum(mn[j], a), b)
+                mx[j] = maxnum(maxnum(mx[j], a), b)
+                a, b = a - ref[j], b - ref[j]
+                d1[j] = (d1[j] + a) + b
+                d2[j] = (d2[j] + a * a) + b * b
+            i += 2
+        if i < hi:
             row = X[i]
             for j in range(p):
                 a = np.float64(row[j])
                 mn[j] = minnum(mn[j], a)
                 mx[j] = maxnum(mx[j], a)
-                d = a - ref[j]
-                d1[j] += d
-                d2[j] += d * d
+                a = a - ref[j]
+                d1[j] += a
+                d2[j] += a * a
         return
     i = lo
     while i + 4 <= hi:
