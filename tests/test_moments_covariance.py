@@ -133,6 +133,14 @@ def test_non_finite_values_under_assume_finite_propagate_like_numpy():
     np.testing.assert_allclose(res.variance[0, 4:], X[:, 4:].var(0, ddof=1), rtol=1e-12)
 
 
+def test_squares_beyond_the_float64_range_give_inf_like_numpy():
+    X = 1e200 * np.random.default_rng(0).normal(size=(3000, 20))
+    res = d4p.low_order_moments().compute(X)
+    assert (res.sumSquares == np.inf).all()
+    np.testing.assert_allclose(res.mean[0], X.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(res.maximum[0], X.max(0), rtol=0)
+
+
 def test_estimates_to_compute_leaves_others_none():
     X = data(20, 2)
     res = d4p.low_order_moments(estimatesToCompute="estimatesMinMax").compute(X)

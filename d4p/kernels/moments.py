@@ -123,10 +123,13 @@ def _shifted_sweep(X, lo, hi, mn, mx, d1, d2, ref):
 
 @kernel(inline="always")
 def _shift_is_accurate(d1, d2, nrows):
-    """Whether no column's centred sum ``d2 - d1**2 / n`` cancels beyond the bound
-    (False too for a NaN, so non-finite data take the fallback's raw sums)."""
+    """Whether no column's centred sum ``d2 - d1**2 / n`` cancels beyond the bound.
+
+    False too for a NaN or an overflowed ``d2``: non-finite data, and squares
+    beyond the float64 range, take the fallback's raw sums (an inf sum of squares
+    as numpy gives, not the NaN of ``inf - inf``)."""
     for j in range(d1.shape[0]):
-        if not d1[j] * d1[j] <= SHIFT_CANCELLATION * nrows * d2[j]:
+        if not d1[j] * d1[j] <= SHIFT_CANCELLATION * nrows * d2[j] or d2[j] == np.inf:
             return False
     return True
 
