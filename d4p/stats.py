@@ -138,7 +138,8 @@ class CoMoments(PairwiseMerge):
     #: Largest ``n (mean - ref)² / (Σ (x - ref)²)`` of a column that the shifted sweep
     #: accepts: the cancellation in ``Σ (x - ref)² - n (mean - ref)²`` then costs at
     #: most a factor 1 / (1 - 0.9) = 10 over the rounding of the products themselves.
-    SHIFT_CANCELLATION = 0.9
+    #: The moments kernel's one-sweep chunks follow the same rule.
+    SHIFT_CANCELLATION = mk.SHIFT_CANCELLATION
 
     @classmethod
     def _sweep(cls, m, start, stop, rows, shift, centre, pad=0):

@@ -83,8 +83,8 @@ def test_variance_of_1e8_plus_noise_is_accurate(nranks):
         assert abs(cov - exact) / exact < 1e-9
 
 
-@pytest.mark.parametrize("p", [3, 50])  # the four-row and the one-row sweeps
-def test_chunks_whose_first_row_is_an_outlier_stay_accurate(p):
+@pytest.mark.parametrize("p", [3, 50])  # the four-row and the two-row sweeps
+def test_chunks_that_start_with_outliers_stay_accurate(p):
     # Each C-ordered chunk is shifted by the mean of its first eight rows; here
     # they are 1e8 and the rest 1e3 + noise, so the shifted sums would cancel 2-4
     # digits (errors 3e-14 to 3e-12) and the kernel must sweep those chunks again

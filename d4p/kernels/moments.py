@@ -176,8 +176,9 @@ def _centred_sweeps(X, lo, hi, mn, mx, s, sq, m2, r, mean):
 def _chunk_moments(X, lo, hi, out, mn, mx, s, sq, m2, r, ref):
     """Fill ``out`` (N_STATS, p) with the moments of rows ``lo:hi`` of ``X``.
 
-    A C-ordered chunk is read once, shifted by its first row; the chunk (still
-    in cache) is read twice more only when that shift cancels too much.  A
+    A C-ordered chunk is read once, shifted by the mean of its first eight rows;
+    the chunk (still in cache) is read twice more only when that shift cancels
+    too much (the fallback takes the extremes again too: it is rare).  A
     column-major chunk is read twice: raw sums, then the sums around its mean.
 
     The accumulators are separate scratch vectors (not rows of ``out``), passed
