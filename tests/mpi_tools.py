@@ -26,9 +26,10 @@ requires_mpi = pytest.mark.skipif(
     reason="mpi4py/mpiexec not installed (pip install d4p[mpi]); CI sets D4P_REQUIRE_MPI=1")
 
 
-def run_mpi(nranks, args, timeout=600, env=None):
-    """Run ``python args...`` on ``nranks`` MPI ranks; return the CompletedProcess."""
+def run_mpi(nranks, args, timeout=600, env=None, launcher_args=()):
+    """Run ``python args...`` on ``nranks`` MPI ranks; return the CompletedProcess.
+    ``launcher_args`` go to mpiexec before ``-n``."""
     inherited = {k: v for k, v in os.environ.items() if k != "D4P_COMM"}
     full_env = {**inherited, "D4P_TIMEOUT": "60", **(env or {})}
-    return subprocess.run([mpiexec(), "-n", str(nranks), sys.executable, *args],
+    return subprocess.run([mpiexec(), *launcher_args, "-n", str(nranks), sys.executable, *args],
                           capture_output=True, text=True, timeout=timeout, env=full_env)
