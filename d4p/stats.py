@@ -18,6 +18,7 @@ import numpy as np
 from . import _parallel
 from ._inputs import is_sparse
 from .cholesky_qr import Rows, constant_columns, householder_r, r_from_gram
+from .kernels import gram as gk
 from .kernels import moments as mk
 from .kernels.covariance import column_sums, shift_rows
 
@@ -98,8 +99,8 @@ class CoMoments(PairwiseMerge):
     def mean(self):
         return self.origin + self.offset
 
-    #: Bytes of float64 per centred block: small enough to stay in cache between
-    #: the centring kernel and the BLAS call that reads it back.
+    #: Rows per block of the fallback (each block centred on its own mean) and of a
+    #: sparse matrix made dense: about this many bytes of float64.
     BLOCK_BYTES = 1 << 20
 
     @classmethod
@@ -110,30 +111,32 @@ class CoMoments(PairwiseMerge):
     def from_data(cls, X):
         """Centred cross-products of a dense or CSR block.
 
-        Each block of rows is shifted by a common reference (Numba) and multiplied
-        into a running product by BLAS (:meth:`_sweep`): one pass over memory, and
-        about as stable as centring on the global mean.  When this rank
-        may use several threads, contiguous parts of the rows go to Python threads
-        running single-threaded BLAS (the kernels release the GIL): OpenBLAS is
-        slow on tall-skinny products, and two independent streams of small GEMMs
-        use two cores better than one threaded GEMM.
+        The rows are shifted by a common reference and multiplied into a running
+        product (:meth:`_sweep`): one pass over memory, and about as stable as
+        centring on the global mean.  When this rank may use several threads,
+        contiguous parts of the rows go to Python threads (the kernels release
+        the GIL), each with its own product; the parts are merged.
         """
-        n, p = X.shape
-        if n == 0:
-            return cls.empty(p)
-        rows = max(64, cls.BLOCK_BYTES // (8 * max(p, 1)))
-        if is_sparse(X):
-            return _merge_blocks(cls._from_rows(block, rows) for block in dense_blocks(X, rows))
-        return _over_thread_parts(X, rows, lambda a, b: cls._from_rows(X, rows, a, b))
+        return cls._of_columns(X, None)
 
     @classmethod
-    def _from_rows(cls, X, rows, start=0, stop=None):
-        """Rows ``start:stop`` of ``X``, block by block (indices, not a slice of
-        ``X``: a slice of a Fortran-ordered array would be a new kernel signature)."""
-        stop = X.shape[0] if stop is None else stop
-        return cls._sweep(X.shape[1], start, stop, rows,
-                          lambda lo, hi, ref, out, resid: shift_rows(X, lo, hi, ref, out, resid),
-                          lambda lo, hi, out: centre_rows(X, lo, hi, out))
+    def from_xy(cls, X, Y):
+        """Centred cross-products of the columns of ``[X | Y]`` without forming it.
+
+        ``X`` (n, p) dense or CSR and ``Y`` (n, k) dense; the result has ``p + k``
+        columns, X's first.  The kernels read X and Y side by side, so memory
+        stays bounded whatever ``n``.  Threads as in :meth:`from_data`.
+        """
+        return cls._of_columns(X, Y)
+
+    @classmethod
+    def _of_columns(cls, X, Y):
+        m = X.shape[1] + (0 if Y is None else Y.shape[1])
+        if X.shape[0] == 0:
+            return cls.empty(m)
+        rows = max(64, cls.BLOCK_BYTES // (8 * max(m, 1)))
+        source = _SideBySide(X, Y, rows)
+        return _over_thread_parts(X, rows, lambda a, b: cls._sweep(source, a, b, rows))
 
     #: Largest ``n (mean - ref)² / (Σ (x - ref)²)`` of a column that the shifted sweep
     #: accepts: the cancellation in ``Σ (x - ref)² - n (mean - ref)²`` then costs at
@@ -142,89 +145,65 @@ class CoMoments(PairwiseMerge):
     SHIFT_CANCELLATION = mk.SHIFT_CANCELLATION
 
     @classmethod
-    def _sweep(cls, m, start, stop, rows, shift, centre, pad=0):
-        """Rows ``start:stop`` in blocks of ``rows`` through one reused buffer.
+    def _sweep(cls, source, start, stop, rows):
+        """Rows ``start:stop`` of ``source`` (a :class:`_SideBySide`).
 
-        Fast path (:meth:`_shifted_sweep`): every block shifted by one common
-        reference and multiplied into one running product.  When the reference
-        turns out to be too far from the mean for that to be accurate, each block
-        is instead centred on its own mean (``centre(lo, hi, out)``, which returns
-        the block's sums and residual sums) and merged pairwise.  ``pad`` zero
-        columns widen the fast path's buffer (see :meth:`from_xy`).
+        ``ref`` is the mean of the first ``rows`` rows, or for a column constant
+        there its exact value (so a constant column gives exact zeros).  Fast path
+        (:meth:`_shifted_sweep`): every row shifted by ``ref`` into one running
+        product.  When ``ref`` turns out to be too far from the mean for that to
+        be accurate, each block of ``rows`` is instead centred on its own mean and
+        the blocks are merged pairwise.
         """
-        buf = np.zeros((min(rows, stop - start), m + pad))
         with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf is reported later
-            if stop - start > rows:
-                total = cls._shifted_sweep(m, start, stop, rows, buf, shift, centre)
-                if total is not None:
-                    return total
-            total = cls.empty(m)
+            first = min(stop, start + rows)
+            block_sum = source.column_sums(start, first)
+            constant, row0 = source.constant_columns(start, first)
+            ref = np.where(constant, row0, block_sum / (first - start))
+            products = GramSum(source.shape[1], rows)
+            if stop == first:
+                return cls._shifted_block(source, start, stop, ref, block_sum, products)
+            total = cls._shifted_sweep(source, start, stop, ref, products)
+            if total is not None:
+                return total
+            total = cls.empty(source.shape[1])
             for lo in range(start, stop, rows):
                 hi = min(lo + rows, stop)
-                centred = buf[:hi - lo, :m]
-                block_sum, residual = centre(lo, hi, centred)
-                total = total.merge(cls._centred_block(hi - lo, block_sum, residual, centred))
+                block_sum = source.column_sums(lo, hi)
+                total = total.merge(cls._shifted_block(source, lo, hi, block_sum / (hi - lo),
+                                                       block_sum, products))
         return total
 
     @classmethod
-    def _shifted_sweep(cls, m, start, stop, rows, buf, shift, centre):
+    def _shifted_sweep(cls, source, start, stop, ref, products):
         """The cross-products of rows ``start:stop`` from ``D = rows - ref``:
         ``C = DᵀD - r rᵀ / n`` with ``r`` the column sums of ``D``.
 
-        One pass over memory, one BLAS product per block and no per-block merge.
-        ``ref`` is the first block's mean, or for a column constant in that block
-        its exact value (so a constant column gives exact zeros).  Returns None when
-        a column's mean lies too far from ``ref`` (drifting or sorted rows; see
-        :attr:`SHIFT_CANCELLATION`), and the caller centres block by block.
-        Columns of ``buf`` beyond the first ``m`` stay zero.
+        Returns None when a column's mean lies too far from ``ref`` (drifting or
+        sorted rows; see :attr:`SHIFT_CANCELLATION`), and the caller centres
+        block by block.
         """
-        first = buf[:min(rows, stop - start), :m]
-        block_sum, residual = centre(start, start + first.shape[0], first)
-        row0 = np.empty((1, m))
-        shift(start, start + 1, np.zeros(m), row0, np.zeros(m))
-        constant = first.min(axis=0) == first.max(axis=0)
-        ref = np.where(constant, row0[0], (block_sum + residual) / first.shape[0])
-        width = buf.shape[1]
-        gram, resid = np.zeros((width, width)), np.zeros(m)
-        for lo in range(start, stop, rows):
-            hi = min(lo + rows, stop)
-            shift(lo, hi, ref, buf[:hi - lo, :m], resid)
-            gram += buf[:hi - lo].T @ buf[:hi - lo]
-        gram = gram[:m, :m]
         n = stop - start
+        resid = np.zeros(len(ref))
+        source.add_shifted(products, start, stop, ref, resid)
+        gram = products.total()
         squares = np.diagonal(gram)
         finite = np.isfinite(squares).all() and np.isfinite(resid).all()
         if finite and not (resid * resid / n <= cls.SHIFT_CANCELLATION * squares).all():
+            products.clear()
             return None
         return cls(n, n * ref + resid, ref, resid / n, gram - np.outer(resid, resid) / n)
 
     @classmethod
-    def _centred_block(cls, nb, block_sum, residual, centred):
-        # Corrected two-pass: the residuals fix the provisional mean's rounding.
-        cross = centred.T @ centred - np.outer(residual, residual) / nb
-        return cls(nb, block_sum, block_sum / nb, residual / nb, cross)
-
-    @classmethod
-    def from_xy(cls, X, Y):
-        """Centred cross-products of the columns of ``[X | Y]`` without forming it.
-
-        ``X`` (n, p) dense or CSR and ``Y`` (n, k) dense; the result has ``p + k``
-        columns, X's first.  Each block of rows of X and of Y is shifted (Numba) side
-        by side into one preallocated (rows, p + k) buffer, which BLAS multiplies
-        (:meth:`_sweep`): memory stays bounded by the buffer, whatever ``n``.
-        Threads as in :meth:`from_data`.
-        """
-        n, p = X.shape
-        m = p + Y.shape[1]
-        if n == 0:
-            return cls.empty(m)
-        rows = max(64, cls.BLOCK_BYTES // (8 * max(m, 1)))
-        # OpenBLAS's syrk costs about a fifth more on an odd width than on the next
-        # even one (51 against 52 columns here), so an odd [X | Y] gets a zero column.
-        return _over_thread_parts(X, rows, lambda a, b: cls._sweep(
-            m, a, b, rows,
-            lambda lo, hi, ref, out, resid: shift_side_by_side(X, Y, lo, hi, ref, out, resid),
-            lambda lo, hi, out: centre_side_by_side(X, Y, lo, hi, out), pad=m % 2))
+    def _shifted_block(cls, source, lo, hi, ref, block_sum, products):
+        """Rows ``lo:hi``, centred on ``ref`` (their mean, or near it), as a statistic
+        (corrected two-pass: the residual sums fix the rounding of ``ref``)."""
+        nb = hi - lo
+        resid = np.zeros(len(ref))
+        source.add_shifted(products, lo, hi, ref, resid)
+        cross = products.total() - np.outer(resid, resid) / nb
+        products.clear()
+        return cls(nb, block_sum, ref, resid / nb, cross)
 
     def _combine(self, other, n, delta):
         return CoMoments(n, self.sum + other.sum, self.origin, self.offset + delta * (other.n / n),
@@ -305,6 +284,97 @@ class CentredR(PairwiseMerge):
                                   self.r.shape[0])
 
 
+class GramSum:
+    """A running ``Σ DᵀD`` of shifted rows, ``D = rows - ref``, for the cross-products.
+
+    Where :mod:`kernels.gram <d4p.kernels.gram>` is faster than BLAS (up to
+    ``MAX_COLUMNS`` columns, on processors with FMA and AVX2), its kernel shifts a
+    chunk of rows into a buffer that stays in the L1 cache and adds the chunk's
+    upper triangle; :meth:`total` mirrors it.  Elsewhere the rows are shifted in
+    blocks of ``rows`` and BLAS's ``syrk`` adds whole products.  Either way every
+    entry is a sum in row order.
+    """
+
+    def __init__(self, m, rows):
+        self._m = m
+        self._tiled = self.tiled(m)
+        # OpenBLAS's syrk costs about a fifth more on an odd width than on the next
+        # even one (51 against 52 columns here), so an odd width gets a zero column.
+        width = m + (gk.PAD if self._tiled else m % 2)
+        self._buf = np.zeros((gk.chunk_rows(width) if self._tiled else rows, width))
+        self._sum = np.zeros((width, width))
+
+    @staticmethod
+    def tiled(m):
+        """Whether products of ``m`` columns use the tiled kernel."""
+        return gk.TILED and m <= gk.MAX_COLUMNS
+
+    def add_shifted(self, X, x0, Y, y0, nrows, ref, resid):
+        """Add the products of rows ``x0:x0 + nrows`` of ``X`` beside rows
+        ``y0:y0 + nrows`` of ``Y`` (dense; ``Y`` may have no columns), minus ``ref``;
+        add their column sums to ``resid``."""
+        if self._tiled:
+            gk.add_shifted_gram(X, x0, Y, y0, nrows, ref, self._buf, self._sum, resid)
+            return
+        p, buf = X.shape[1], self._buf
+        for lo in range(0, nrows, buf.shape[0]):
+            nb = min(buf.shape[0], nrows - lo)
+            shift_rows(X, x0 + lo, x0 + lo + nb, ref[:p], buf[:nb, :p], resid[:p])
+            if Y.shape[1]:
+                shift_rows(Y, y0 + lo, y0 + lo + nb, ref[p:], buf[:nb, p:self._m], resid[p:])
+            self._sum += buf[:nb].T @ buf[:nb]
+
+    def total(self):
+        """The (m, m) sum so far, symmetric (a new array)."""
+        g = self._sum[:self._m, :self._m]
+        return np.triu(g) + np.triu(g, 1).T if self._tiled else g.copy()
+
+    def clear(self):
+        """Start again from zero."""
+        self._sum[:] = 0.0
+
+
+class _SideBySide:
+    """The rows of ``[X | Y]`` for the cross-product kernels, without forming it:
+    X dense or CSR (made dense ``rows`` rows at a time), Y dense or None."""
+
+    def __init__(self, X, Y, rows):
+        self.X = X
+        self._sparse = is_sparse(X)
+        self._Y = np.empty((X.shape[0], 0)) if Y is None else Y
+        self.shape = (X.shape[0], X.shape[1] + self._Y.shape[1])
+        self.rows = rows
+
+    def _dense_x(self, lo, hi):
+        return self.X[lo:hi].toarray() if self._sparse else self.X[lo:hi]
+
+    def column_sums(self, lo, hi):
+        """Float64 column sums of rows ``lo:hi``, each in row order."""
+        if self._sparse:
+            x = column_sums(self._dense_x(lo, hi), 0, hi - lo)
+        else:
+            x = column_sums(self.X, lo, hi)
+        if not self._Y.shape[1]:
+            return x
+        return np.concatenate([x, column_sums(self._Y, lo, hi)])
+
+    def constant_columns(self, lo, hi):
+        """Which columns are constant over rows ``lo:hi``, and row ``lo`` (float64)."""
+        block = np.hstack([np.asarray(self._dense_x(lo, hi), dtype=np.float64),
+                           np.asarray(self._Y[lo:hi], dtype=np.float64)])
+        return block.min(axis=0) == block.max(axis=0), block[0]
+
+    def add_shifted(self, products, lo, hi, ref, resid):
+        """:meth:`GramSum.add_shifted` of rows ``lo:hi``."""
+        if not self._sparse:
+            products.add_shifted(self.X, lo, self._Y, lo, hi - lo, ref, resid)
+            return
+        for b_lo in range(lo, hi, self.rows):
+            b_hi = min(b_lo + self.rows, hi)
+            products.add_shifted(self._dense_x(b_lo, b_hi), 0, self._Y, b_lo, b_hi - b_lo,
+                                 ref, resid)
+
+
 def triangular_factor(A, m):
     """R of the QR of ``A`` (rows, m), as (m, m) with a non-negative diagonal."""
     if A.shape[0] == 0:
@@ -315,39 +385,6 @@ def triangular_factor(A, m):
     if r.shape[0] < m:  # fewer rows than columns so far
         r = np.vstack([r, np.zeros((m - r.shape[0], m))])
     return r
-
-
-def centre_rows(X, lo, hi, out):
-    """Rows ``lo:hi`` of ``X`` minus their column means into ``out[:hi - lo]``; returns
-    the block's column sums and the residual sums of the centred rows (rounding makes
-    the latter slightly non-zero; the corrected two-pass update uses them).  The
-    block is read from memory for the sums and again from cache for the subtraction."""
-    block_sum = column_sums(X, lo, hi)
-    residual = np.zeros(X.shape[1])
-    shift_rows(X, lo, hi, block_sum / (hi - lo), out, residual)
-    return block_sum, residual
-
-
-def centre_side_by_side(X, Y, lo, hi, out):
-    """:func:`centre_rows` of ``[X | Y]`` into ``out`` (nb, p + k).  X may be CSR."""
-    p = X.shape[1]
-    if is_sparse(X):
-        x_sum, x_res = centre_rows(X[lo:hi].toarray(), 0, hi - lo, out[:, :p])
-    else:
-        x_sum, x_res = centre_rows(X, lo, hi, out[:, :p])
-    y_sum, y_res = centre_rows(Y, lo, hi, out[:, p:])
-    return np.concatenate([x_sum, y_sum]), np.concatenate([x_res, y_res])
-
-
-def shift_side_by_side(X, Y, lo, hi, ref, out, resid):
-    """Rows ``lo:hi`` of ``[X | Y]`` minus ``ref`` into ``out``, their column sums added
-    to ``resid`` (see kernels/covariance.py).  X may be CSR."""
-    p = X.shape[1]
-    if is_sparse(X):
-        shift_rows(X[lo:hi].toarray(), 0, hi - lo, ref[:p], out[:, :p], resid[:p])
-    else:
-        shift_rows(X, lo, hi, ref[:p], out[:, :p], resid[:p])
-    shift_rows(Y, lo, hi, ref[p:], out[:, p:], resid[p:])
 
 
 def _over_thread_parts(X, rows, reduce_rows):

@@ -1,0 +1,142 @@
+"""The tiled Gram kernel (kernels/gram.py) against numpy, and the cross-products
+with and without it."""
+import numpy as np
+import pytest
+from numba.core.errors import TypingError
+
+import d4p
+import naive
+from d4p.kernels import gram as gk
+from d4p.stats import CoMoments, GramSum
+
+
+def padded(rows, m, fill=0.0):
+    """``rows`` (n, m) in a C-ordered buffer with the kernel's margin set to ``fill``."""
+    out = np.full((rows.shape[0], m + gk.PAD), fill)
+    out[:, :m] = rows
+    return out
+
+
+def upper(G, m):
+    return np.triu(G[:m, :m])
+
+
+# Small integers: every product and sum is exact, so any order of summation gives
+# numpy's result exactly, and a wrong index cannot hide inside a tolerance.
+@pytest.mark.parametrize("m", [0, 1, 2, 5, 6, 7, 8, 9, 13, 14, 50, 51, 97])
+@pytest.mark.parametrize("nrows", [0, 1, 15, 16, 17, 203])
+def test_upper_triangle_is_exact_on_integers(m, nrows):
+    rng = np.random.default_rng(m * 1000 + nrows)
+    rows = rng.integers(-50, 50, size=(nrows + 5, m)).astype(np.float64)
+    D = padded(rows, m, fill=np.nan)  # the margin must not reach the triangle
+    G = np.zeros((m + gk.PAD, m + gk.PAD))
+    gk.add_upper_gram(D, nrows, m, G)
+    assert (upper(G, m) == np.triu(rows[:nrows].T @ rows[:nrows])).all()
+
+
+def test_adds_to_what_g_holds():
+    rows = np.arange(60.0).reshape(12, 5)
+    G = np.zeros((12, 12))
+    G[:5, :5] = 1.0
+    gk.add_upper_gram(padded(rows, 5), 12, 5, G)
+    assert (upper(G, 5) == np.triu(rows.T @ rows + 1.0)).all()
+
+
+def test_rows_beyond_nrows_are_not_read():
+    rows = np.ones((40, 3))
+    rows[20:] = np.nan
+    G = np.zeros((10, 10))
+    gk.add_upper_gram(padded(rows, 3), 20, 3, G)
+    assert (upper(G, 3) == np.triu(np.full((3, 3), 20.0))).all()
+
+
+def test_random_rows_match_blas():
+    rng = np.random.default_rng(0)
+    m, n = 50, 3_000  # many chunks
+    rows = rng.normal(size=(n, m)) * 1e3
+    G = np.zeros((m + gk.PAD, m + gk.PAD))
+    gk.add_upper_gram(padded(rows, m), n, m, G)
+    np.testing.assert_allclose(upper(G, m), np.triu(rows.T @ rows), rtol=1e-12, atol=1e-6)
+
+
+def test_non_finite_values_reach_only_their_entries():
+    rows = np.ones((30, 4))
+    rows[7, 1] = np.inf
+    G = np.zeros((11, 11))
+    gk.add_upper_gram(padded(rows, 4), 30, 4, G)
+    top = upper(G, 4)
+    assert np.isinf(top[1, 1]) and np.isinf(top[0, 1]) and np.isinf(top[1, 3])
+    assert top[0, 0] == top[2, 3] == 30.0
+
+
+@pytest.mark.parametrize("d_cols, g_shape, nrows", [
+    (5 + gk.PAD - 1, (5 + gk.PAD,) * 2, 10),      # D without the margin
+    (5 + gk.PAD, (5 + gk.PAD - 1, 5 + gk.PAD), 10),  # G too short
+    (5 + gk.PAD, (5 + gk.PAD, 5 + gk.PAD - 1), 10),  # G too narrow
+    (5 + gk.PAD, (5 + gk.PAD,) * 2, 11),          # more rows than D has
+    (5 + gk.PAD, (5 + gk.PAD,) * 2, -1),
+])
+def test_small_buffers_are_refused(d_cols, g_shape, nrows):
+    with pytest.raises(ValueError, match="too small"):
+        gk.add_upper_gram(np.zeros((10, d_cols)), nrows, 5, np.zeros(g_shape))
+
+
+@pytest.mark.parametrize("D", [np.zeros((10, 12), order="F"), np.zeros((10, 12), np.float32),
+                               np.zeros((10, 24))[:, ::2]])
+def test_only_c_ordered_float64_compiles(D):
+    with pytest.raises(TypingError):
+        gk.add_upper_gram(D, 10, 5, np.zeros((12, 12)))
+
+
+@pytest.fixture(params=["tiled", "blas"])
+def gram_path(request, monkeypatch):
+    """Cross-products through the tiled kernel, then through BLAS (both are correct
+    on any processor; the tiles are only slow without FMA)."""
+    monkeypatch.setattr(gk, "TILED", request.param == "tiled")
+    return request.param
+
+
+@pytest.mark.parametrize("p, k", [(1, 0), (3, 0), (3, 2), (50, 1), (gk.MAX_COLUMNS + 1, 0)])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_gram_sum_of_shifted_rows(gram_path, p, k, order):
+    rng = np.random.default_rng(p)
+    X = np.asarray(rng.normal(size=(300, p)) + 5.0, order=order)
+    Y = np.asarray(rng.normal(size=(300, k)), order=order)
+    ref = rng.normal(size=p + k)
+    products, resid = GramSum(p + k, rows=64), np.zeros(p + k)
+    for lo, hi in [(0, 100), (100, 137), (137, 300)]:  # a ragged middle block
+        products.add_shifted(X, lo, Y, lo, hi - lo, ref, resid)
+    D = np.hstack([X, Y]) - ref
+    total = products.total()
+    np.testing.assert_allclose(total, D.T @ D, rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(resid, D.sum(axis=0), rtol=1e-12, atol=1e-10)
+    assert (total == total.T).all()
+    assert GramSum.tiled(p + k) == (gram_path == "tiled" and p + k <= gk.MAX_COLUMNS)
+    products.clear()
+    assert (products.total() == 0).all()
+
+
+def test_shifted_rows_may_start_anywhere_in_x_and_y():
+    rng = np.random.default_rng(9)
+    X, Y = rng.normal(size=(50, 4)), rng.normal(size=(80, 1))
+    ref = np.zeros(5)
+    G, resid = np.zeros((5 + gk.PAD,) * 2), np.zeros(5)
+    gk.add_shifted_gram(X, 10, Y, 70, 10, ref, np.zeros((16, 5 + gk.PAD)), G, resid)
+    D = np.hstack([X[10:20], Y[70:80]])
+    np.testing.assert_allclose(upper(G, 5), np.triu(D.T @ D), rtol=1e-13)
+    with pytest.raises(ValueError, match="do not match"):
+        gk.add_shifted_gram(X, 10, Y, 71, 10, ref, np.zeros((16, 5 + gk.PAD)), G, resid)
+
+
+@pytest.mark.parametrize("n", [500, 40_000])  # one centred block; the shifted sweep
+def test_covariance_and_regression_on_both_paths(gram_path, n):
+    rng = np.random.default_rng(n)
+    X = 1e4 + rng.normal(size=(n, 9)) * np.arange(1.0, 10.0)
+    Y = X @ rng.normal(size=(9, 2)) + rng.normal(size=(n, 2))
+    res = d4p.covariance().compute(X)
+    expected = naive.covariance(X)
+    np.testing.assert_allclose(res.covariance, expected["covariance"], rtol=1e-10)
+    np.testing.assert_allclose(res.mean[0], expected["mean"], rtol=1e-14)
+    stat = CoMoments.from_xy(X, Y)
+    np.testing.assert_allclose(stat.cross, naive.covariance(np.hstack([X, Y]))["covariance"]
+                               * (n - 1), rtol=1e-10)
