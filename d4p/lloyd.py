@@ -13,15 +13,17 @@ from ._inputs import is_sparse
 from ._protocol import Agreement, raise_on_all
 from .global_rows import check_after_pass, check_finite_fast, exact_sum
 from .kernels import kmeans as kk
+from .kernels import products as kprod
 from .work_queue import run_in_turn
 
 class LloydPass:
     """Blocked passes over this rank's rows against k centroids.
 
     Each block of rows is centred on ``origin`` into a buffer that stays in
-    cache, multiplied with the centroids by BLAS (``C @ block.T``), and handed to
-    a Numba kernel for the nearest centroid and the per-cluster sums; the same
-    kernel call centres the next block into a second buffer.  The kernel reads
+    cache and handed to a Numba kernel for its products with the centroids
+    (register tiles, kernels/products.py; BLAS where those are not used), the
+    nearest centroid and the per-cluster sums; the same kernel call centres the
+    next block into a second buffer.  The kernel reads
     the rows as they are when they are C-ordered, of the compute dtype and
     writeable (the common case: the buffers' own type, so no second signature);
     numpy first converts any other input block.  Blocks are grouped; each group
@@ -46,6 +48,9 @@ class LloydPass:
         # signature); numpy converts blocks of other inputs first.
         self.direct = (type(X) is np.ndarray and X.dtype == dtype and X.flags.c_contiguous
                        and X.flags.aligned and X.flags.writeable)
+        # Centres per row of the block's products: k padded to whole vectors.
+        lanes = kprod.VECTOR_BYTES // np.dtype(dtype).itemsize
+        self.kp = -(-k // lanes) * lanes
         self.B = int(min(8192, max(64, self.BLOCK_BYTES // (8 * (p + k)))))
         nblocks = -(-self.n // self.B)
         ngroups = max(1, min(nblocks, self.MAX_GROUPS,
@@ -60,7 +65,7 @@ class LloydPass:
         B, p, dt = self.B, self.p, self.dtype
         stage = np.empty((0 if self.direct else B, p), dtype=dt)
         return (np.empty((B, p), dtype=dt), np.empty((B, p), dtype=dt), stage,
-                np.empty(self.k * B, dtype=dt), np.empty(B, dtype=dt),
+                np.empty(self.kp * B, dtype=dt), np.empty(B, dtype=dt),
                 np.empty(B, dtype=np.int64))
 
     def _rows(self, lo, hi, stage):
@@ -74,36 +79,42 @@ class LloydPass:
         np.copyto(stage[:hi - lo], block)
         return stage[:hi - lo]
 
-    def _blocks(self, lo, hi, bufs, Cc, assign):
+    def _blocks(self, lo, hi, bufs, Ct, assign):
         """Rows ``lo:hi`` block by block: ``assign(b_lo, b_hi, centred block, GT,
         best, arg, src, out)`` calls the kernel, which assigns the block (``GT``:
-        its products with the centroids) and centres ``src``, the next block, into
-        ``out``, the other buffer; a first call centres the range's first block."""
+        its products with the centroids ``Ct``, made by the kernel when
+        :data:`products.TILED <d4p.kernels.products.TILED>`, else by BLAS here) and
+        centres ``src``, the next block, into ``out``, the other buffer; a first
+        call centres the range's first block."""
         cur, nxt, stage, gflat, best, arg = bufs
-        B, k = self.B, self.k
+        B, kp = self.B, self.kp
         if lo < hi:
-            assign(lo, lo, cur[:0], gflat[:0].reshape(k, 0), best, arg,
+            assign(lo, lo, cur[:0], gflat[:0].reshape(0, kp), best, arg,
                    self._rows(lo, min(hi, lo + B), stage), cur)
         for b_lo in range(lo, hi, B):
             b_hi = min(hi, b_lo + B)
             nb = b_hi - b_lo
-            GT = gflat[:k * nb].reshape(k, nb)
-            np.matmul(Cc, cur[:nb].T, out=GT)
+            GT = gflat[:kp * nb].reshape(nb, kp)
+            if not kprod.TILED:
+                np.matmul(cur[:nb], Ct, out=GT)
             assign(b_lo, b_hi, cur[:nb], GT, best, arg,
                    self._rows(b_hi, min(hi, b_hi + B), stage), nxt)
             cur, nxt = nxt, cur
 
     def _run(self, Cc, work):
-        """Run ``work(group index, lo, hi, bufs, Cc, cn)`` over all groups, on
-        ``nparts`` threads taking groups in turn.  Call inside
-        :func:`single_threaded_blas` (the parallelism is over blocks; a
-        multi-threaded GEMM on a block this small only adds synchronisation)."""
+        """Run ``work(group index, lo, hi, bufs, Ct, cn)`` over all groups, on
+        ``nparts`` threads taking groups in turn; ``Ct`` is ``Cc`` transposed,
+        with zero columns up to ``kp``.  Call inside :func:`single_threaded_blas`
+        (the parallelism is over blocks; a multi-threaded GEMM on a block this
+        small only adds synchronisation)."""
         Cc = np.ascontiguousarray(Cc, dtype=self.dtype)
         C64 = Cc.astype(np.float64)
         cn = np.einsum("ij,ij->i", C64, C64).astype(self.dtype)
+        Ct = np.zeros((self.p, self.kp), dtype=self.dtype)
+        Ct[:, :self.k] = Cc.T
         groups = self.groups
         run_in_turn(self.nparts, len(groups), self._buffers,
-                    lambda g, bufs: work(g, *groups[g], bufs, Cc, cn))
+                    lambda g, bufs: work(g, *groups[g], bufs, Ct, cn))
 
     # -- the passes ------------------------------------------------------------------------
     def accumulate(self, Cc, col_stats=False):
@@ -116,13 +127,14 @@ class LloydPass:
         cols = np.zeros((G, 2 if col_stats else 0, self.p))
         w = self.w
 
-        def work(g, lo, hi, bufs, Cc, cn):
+        def work(g, lo, hi, bufs, Ct, cn):
             s, c, col = sums[g], counts[g], cols[g]
-            self._blocks(lo, hi, bufs, Cc,
+            self._blocks(lo, hi, bufs, Ct,
                          lambda b_lo, b_hi, blk, GT, best, arg, src, out:
-                         kk.assign_block(blk, GT, cn, _NO_C, w[b_lo:b_hi] if w.size else w,
-                                         False, s, c, col, _NO_LABELS, _NO_W, _NO_W, 0, best,
-                                         arg, src, self.origin, out))
+                         kk.assign_block(blk, GT, Ct, kprod.TILED, cn, _NO_C,
+                                         w[b_lo:b_hi] if w.size else w, False, s, c, col,
+                                         _NO_LABELS, _NO_W, _NO_W, 0, best, arg, src,
+                                         self.origin, out))
 
         self._run(Cc, work)
         if not G:
@@ -141,14 +153,15 @@ class LloydPass:
         nparts = np.zeros(G, dtype=np.int64)
         w = self.w
 
-        def work(g, lo, hi, bufs, Cc, cn):
+        def work(g, lo, hi, bufs, Ct, cn):
             def block(b_lo, b_hi, blk, GT, best, arg, src, out):
-                nparts[g] = kk.assign_block(blk, GT, cn, Cc64, w[b_lo:b_hi] if w.size else w,
-                                            True, _NO_SUMS, _NO_W, _NO_COLS, labels[b_lo:b_hi],
-                                            dist[b_lo:b_hi], parts[g], nparts[g], best, arg,
-                                            src, self.origin, out)
+                nparts[g] = kk.assign_block(blk, GT, Ct, kprod.TILED, cn, Cc64,
+                                            w[b_lo:b_hi] if w.size else w, True, _NO_SUMS,
+                                            _NO_W, _NO_COLS, labels[b_lo:b_hi], dist[b_lo:b_hi],
+                                            parts[g], nparts[g], best, arg, src, self.origin,
+                                            out)
 
-            self._blocks(lo, hi, bufs, Cc, block)
+            self._blocks(lo, hi, bufs, Ct, block)
 
         self._run(Cc, work)
         return labels, dist, kk.used_partials(parts, nparts)

@@ -445,7 +445,7 @@ def test_lloyd_kernel_sees_only_its_buffers_type():
         d4p.kmeans(3, 2, fptype="float").compute(A.astype(np.float32), X[:3])
     assert kk.assign_block.signatures
     for sig in kk.assign_block.signatures:
-        buf, src, out = sig[0], sig[15], sig[17]
+        buf, src, out = sig[0], sig[17], sig[19]
         assert buf == src == out and buf.layout == "C" and buf.mutable, sig
 
 

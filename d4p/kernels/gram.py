@@ -21,10 +21,11 @@ memory.  ``llvm.fma`` on vectors is fast only where the processor has FMA and
 AVX2; :data:`TILED` says whether to use the kernels at all.
 """
 import numpy as np
-from llvmlite import binding, ir
-from numba import config, types
+from llvmlite import ir
+from numba import types
 from numba.extending import intrinsic
 
+from .cpu import TILED  # noqa: F401  (callers read gram.TILED)
 from .jit import kernel
 
 #: Entries per tile: ``TILE_ROWS`` broadcast columns by ``TILE_COLS`` vector columns.
@@ -38,20 +39,6 @@ MAX_COLUMNS = 128
 CHUNK_BYTES = 16 << 10
 
 
-def _host_has_fast_vector_fma():
-    """True when kernels compile for this host and it has FMA and AVX2 but not
-    AVX-512 (whose wider registers ``syrk`` uses and these tiles do not)."""
-    if config.CPU_NAME not in (None, "host"):
-        return False
-    try:
-        features = binding.get_host_cpu_features()
-    except RuntimeError:  # LLVM cannot tell on this platform
-        return False
-    return bool(features.get("fma") and features.get("avx2") and not features.get("avx512f"))
-
-
-#: Whether the cross-products use :func:`add_upper_gram` rather than BLAS.
-TILED = _host_has_fast_vector_fma()
 
 _F64 = ir.DoubleType()
 _V4 = ir.VectorType(_F64, 4)

@@ -48,6 +48,7 @@ import numpy as np
 
 from .._parallel import run_chunk_ranges
 from .jit import kernel
+from .products import row_centre_products
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -511,27 +512,30 @@ def finite_probe_serial(X, rows):
 
 @kernel(inline="always")
 def _nearest(GT, cn, best, arg):
-    """Nearest centre of each row from ``GT[j, i] = c_j . x_i``: the argmin over j of
-    ``|c_j|^2 - 2 c_j . x_i`` (ties: the smaller j)."""
-    k, nb = GT.shape
-    for i in range(nb):
-        best[i] = cn[0] - 2.0 * GT[0, i]
-        arg[i] = 0
-    for j in range(1, k):
-        c = cn[j]
-        for i in range(nb):
-            v = c - 2.0 * GT[j, i]
-            b = best[i]
-            better = v < b
-            best[i] = v if better else b
-            arg[i] = j if better else arg[i]
+    """Nearest centre of each row from ``GT[i, j] = x_i . c_j`` (j < len(cn)): the
+    argmin over j of ``|c_j|^2 - 2 c_j . x_i`` (ties: the smaller j)."""
+    k = cn.shape[0]
+    for i in range(GT.shape[0]):
+        b = cn[0] - 2.0 * GT[i, 0]
+        a = 0
+        for j in range(1, k):
+            v = cn[j] - 2.0 * GT[i, j]
+            if v < b:
+                b = v
+                a = j
+        best[i] = b
+        arg[i] = a
 
 
 @kernel
-def assign_block(buf, GT, cn, Cc, w, final, sums, counts, colstats, labels, dist, parts, npart,
-                 best, arg, src, origin, out):
+def assign_block(buf, GT, Ct, tiled, cn, Cc, w, final, sums, counts, colstats, labels, dist,
+                 parts, npart, best, arg, src, origin, out):
     """Assign the rows of ``buf`` (centred) to their nearest centre, then centre the
     next block; returns the new count of the exact-sum partials ``parts[:npart]``.
+
+    ``GT`` (nb, kp) holds the rows' products with the centres ``Ct`` (p, kp, the
+    centroids transposed and padded with zero columns): when ``tiled``, this
+    kernel computes them (products.py); else the caller did (BLAS).
 
     * ``final`` false: add the rows (times ``w`` when weighted) to the per-cluster
       ``sums`` (k, p) and their weights (1 each when not weighted) to ``counts``
@@ -549,9 +553,11 @@ def assign_block(buf, GT, cn, Cc, w, final, sums, counts, colstats, labels, dist
     One kernel for all of it (instead of three) so that the first run compiles
     the nearest centre search once.
     """
-    nb = GT.shape[1]
+    nb = GT.shape[0]
     p = buf.shape[1]
     weighted = w.shape[0] > 0
+    if tiled:
+        row_centre_products(buf, nb, Ct, GT)
     _nearest(GT, cn, best[:nb], arg[:nb])
     if final:
         for i in range(nb):

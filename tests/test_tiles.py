@@ -1,12 +1,15 @@
-"""The tiled Gram kernel (kernels/gram.py) against numpy, and the cross-products
-with and without it."""
+"""The register-tiled kernels against numpy: the Gram matrix (kernels/gram.py) with
+the cross-products on both paths, and the row-by-centre products of Lloyd's
+assignment (kernels/products.py) with k-means on both paths."""
 import numpy as np
 import pytest
 from numba.core.errors import TypingError
 
 import d4p
 import naive
+import naive_kmeans
 from d4p.kernels import gram as gk
+from d4p.kernels import products as kprod
 from d4p.stats import CoMoments, GramSum
 
 
@@ -140,3 +143,71 @@ def test_covariance_and_regression_on_both_paths(gram_path, n):
     stat = CoMoments.from_xy(X, Y)
     np.testing.assert_allclose(stat.cross, naive.covariance(np.hstack([X, Y]))["covariance"]
                                * (n - 1), rtol=1e-10)
+
+
+def centre_products(A, C, nb=None):
+    """``row_centre_products`` of ``A`` with centres ``C`` (k, p): GT (nb, kp)."""
+    width = kprod.VECTOR_BYTES // A.itemsize
+    k, p = C.shape
+    kp = -(-k // width) * width
+    Ct = np.zeros((p, kp), dtype=A.dtype)
+    Ct[:, :k] = C.T
+    nb = A.shape[0] if nb is None else nb
+    GT = np.full((nb, kp), np.nan, dtype=A.dtype)
+    kprod.row_centre_products(A, nb, Ct, GT)
+    return GT
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k", [1, 3, 4, 5, 9, 12, 13, 20, 25, 49])
+@pytest.mark.parametrize("nb", [0, 1, 3, 4, 5, 7, 8, 9, 13])
+def test_row_centre_products_are_exact_on_integers(dtype, k, nb):
+    rng = np.random.default_rng(k * 100 + nb)
+    p = 7
+    A = rng.integers(-20, 20, size=(nb + 2, p)).astype(dtype)
+    C = rng.integers(-20, 20, size=(k, p)).astype(dtype)
+    GT = centre_products(A, C, nb)
+    assert (GT[:, :k] == A[:nb] @ C.T).all()
+    assert (GT[:, k:] == 0).all()  # the zero columns of Ct
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k", [2, 10, 16, 30])
+def test_a_rows_products_do_not_depend_on_its_place_in_the_block(dtype, k):
+    rng = np.random.default_rng(k)
+    A = rng.normal(size=(29, 50)).astype(dtype)
+    C = rng.normal(size=(k, 50)).astype(dtype)
+    whole = centre_products(A, C)
+    for i in range(A.shape[0]):
+        assert (centre_products(A[i:i + 1], C) == whole[i]).all()
+    np.testing.assert_allclose(whole[:, :k], A.astype(np.float64) @ C.T.astype(np.float64),
+                               rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-4)
+
+
+def test_row_centre_products_refuse_mismatched_shapes():
+    A = np.zeros((5, 3))
+    with pytest.raises(ValueError, match="do not match"):
+        kprod.row_centre_products(A, 5, np.zeros((3, 6)), np.zeros((5, 6)))  # 6: not whole vectors
+    with pytest.raises(ValueError, match="do not match"):
+        kprod.row_centre_products(A, 6, np.zeros((3, 4)), np.zeros((6, 4)))  # more rows than A
+
+
+@pytest.fixture(params=["tiled", "blas"])
+def products_path(request, monkeypatch):
+    monkeypatch.setattr(kprod, "TILED", request.param == "tiled")
+    return request.param
+
+
+@pytest.mark.parametrize("fptype", ["double", "float"])
+def test_kmeans_on_both_product_paths(products_path, fptype):
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(6, 5)) * 10
+    X = np.vstack([c + rng.normal(size=(700, 5)) for c in centres])
+    X = X.astype(np.float32) if fptype == "float" else X
+    init = X[::700][:6].copy()
+    res = d4p.kmeans(6, 5, fptype=fptype, assignFlag=True).compute(X, init)
+    centroids, labels, objective, _ = naive_kmeans.lloyd(X, init, 5)
+    np.testing.assert_allclose(res.centroids, centroids,
+                               rtol=1e-4 if fptype == "float" else 1e-10)
+    assert (res.assignments.ravel() == labels).all()
+    np.testing.assert_allclose(res.objectiveFunction[0, 0], objective, rtol=1e-5)
