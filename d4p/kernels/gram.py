@@ -15,9 +15,9 @@ tiles take 0.6-0.9 of ``syrk``'s time for 5 to 80 columns and about the same at
 Every entry of ``G`` is a sum taken in row order (within a chunk, and chunk after
 chunk); no reassociation, only the fused multiply-add's single rounding.
 
-The tile is written in LLVM IR (a Numba intrinsic): LLVM does not turn scalar
-accumulators into vector registers, and Numba's loops over columns keep them in
-memory.  ``llvm.fma`` on vectors is fast only where the processor has FMA and
+The tile is written in LLVM IR (a Numba intrinsic built with tiles.py): LLVM
+does not turn scalar accumulators into vector registers, and Numba's loops over
+columns keep them in memory.  ``llvm.fma`` on vectors is fast only where the processor has FMA and
 AVX2; :data:`TILED` says whether to use the kernels at all.
 """
 import numpy as np
@@ -25,6 +25,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+from . import tiles
 from .cpu import TILED  # noqa: F401  (callers read gram.TILED)
 from .jit import kernel
 
@@ -40,12 +41,6 @@ CHUNK_BYTES = 16 << 10
 
 
 
-_F64 = ir.DoubleType()
-_V4 = ir.VectorType(_F64, 4)
-_I64 = ir.IntType(64)
-_I32 = ir.IntType(32)
-
-
 @intrinsic
 def _add_tile(typingctx, D, G, lo, hi, i0, j0):
     """``G[i0 + a, j0 + b] += Σ_{r in lo:hi} D[r, i0 + a] D[r, j0 + b]`` for the
@@ -56,60 +51,29 @@ def _add_tile(typingctx, D, G, lo, hi, i0, j0):
     sig = types.void(D, G, lo, hi, i0, j0)
 
     def codegen(context, builder, signature, args):
-        d_arg, g_arg, lo_, hi_, i0_, j0_ = args
-        d = context.make_array(signature.args[0])(context, builder, d_arg)
-        g = context.make_array(signature.args[1])(context, builder, g_arg)
+        d, g = (context.make_array(t)(context, builder, v)
+                for t, v in zip(signature.args[:2], args[:2]))
         lo_, hi_, i0_, j0_ = (context.cast(builder, v, t, types.int64)
                               for v, t in zip(args[2:], signature.args[2:]))
+        vec, width = tiles.vector_of(ir.DoubleType(), 64)
         ld_d = builder.extract_value(d.shape, 1)
         ld_g = builder.extract_value(g.shape, 1)
-        fma = builder.module.declare_intrinsic(
-            "llvm.fma.v4f64", (), ir.FunctionType(_V4, [_V4, _V4, _V4]))
-        splat_mask = ir.Constant(ir.VectorType(_I32, 4), [0] * 4)
-        nvec = TILE_COLS // 4
 
-        def at(ptr, offset):
-            return builder.gep(ptr, [ir.Constant(_I64, offset)], inbounds=True)
+        def element(array, ld, row, col):
+            return builder.gep(array.data, [builder.add(builder.mul(row, ld), col)],
+                               inbounds=True)
 
-        # for r in lo:hi, the accumulators as loop-carried vector values
-        entry = builder.block
-        header = builder.append_basic_block("tile.rows")
-        body = builder.append_basic_block("tile.row")
-        done = builder.append_basic_block("tile.done")
-        builder.branch(header)
-        builder.position_at_end(header)
-        r = builder.phi(_I64)
-        r.add_incoming(lo_, entry)
-        acc = [[builder.phi(_V4) for _ in range(nvec)] for _ in range(TILE_ROWS)]
-        for phi in (p for row in acc for p in row):
-            phi.add_incoming(ir.Constant(_V4, [0.0] * 4), entry)
-        builder.cbranch(builder.icmp_signed("<", r, hi_), body, done)
-
-        builder.position_at_end(body)
-        row = builder.gep(d.data, [builder.mul(r, ld_d)], inbounds=True)
-        right = builder.gep(row, [j0_], inbounds=True)
-        b = [builder.load(builder.bitcast(at(right, 4 * v), _V4.as_pointer()), align=8)
-             for v in range(nvec)]
-        left = builder.gep(row, [i0_], inbounds=True)
-        updated = []
+        # for r in lo:hi: broadcast D[r, i0 + a], times the vectors of D[r, j0:j0 + 8]
+        acc = tiles.broadcast_fma_loop(
+            builder, lo_, hi_, vec, TILE_ROWS, TILE_COLS // width,
+            lambda r, a: element(d, ld_d, r, builder.add(i0_, tiles.const(a))),
+            lambda r, v: tiles.vector_pointer(builder, element(d, ld_d, r, j0_), width * v, vec),
+            align=8)
         for a in range(TILE_ROWS):
-            x = builder.insert_element(ir.Constant(_V4, ir.Undefined),
-                                       builder.load(at(left, a), align=8), ir.Constant(_I32, 0))
-            x = builder.shuffle_vector(x, ir.Constant(_V4, ir.Undefined), splat_mask)
-            updated.append([builder.call(fma, [x, b[v], acc[a][v]]) for v in range(nvec)])
-        r.add_incoming(builder.add(r, ir.Constant(_I64, 1)), body)
-        for a in range(TILE_ROWS):
-            for v in range(nvec):
-                acc[a][v].add_incoming(updated[a][v], body)
-        builder.branch(header)
-
-        builder.position_at_end(done)
-        for a in range(TILE_ROWS):
-            g_row = builder.add(builder.mul(builder.add(i0_, ir.Constant(_I64, a)), ld_g), j0_)
-            out = builder.gep(g.data, [g_row], inbounds=True)
-            for v in range(nvec):
-                ptr = builder.bitcast(at(out, 4 * v), _V4.as_pointer())
-                builder.store(builder.fadd(builder.load(ptr, align=8), acc[a][v]), ptr, align=8)
+            out = element(g, ld_g, builder.add(i0_, tiles.const(a)), j0_)
+            for v, total in enumerate(acc[a]):
+                ptr = tiles.vector_pointer(builder, out, width * v, vec)
+                builder.store(builder.fadd(builder.load(ptr, align=8), total), ptr, align=8)
         return context.get_dummy_value()
 
     return sig, codegen

@@ -4,7 +4,7 @@ Lloyd's assignment needs ``x_i · c_j`` for every row of a block and each of ``k
 centres (k of 2 to a few dozen).  OpenBLAS packs the block for such a thin
 product and reaches about 15 GF/s here; this kernel reads the rows in place.
 The centres come transposed and padded, ``Ct`` (p, kp) with ``kp`` a multiple of
-a vector (:data:`VECTOR_BYTES`), so one row's products with 4 (float64) or 8
+a vector (``VECTOR_BYTES``, from tiles.py), so one row's products with 4 (float64) or 8
 (float32) centres are one vector: per column ``j`` of the rows, a tile
 broadcasts ``x_ij`` of its rows and multiplies it into the vectors of
 ``Ct[j]``, accumulating with fused multiply-adds.  The tile holds 12 vector
@@ -16,19 +16,13 @@ products, and so its nearest centre, do not depend on how the rows are split.
 
 Where the processor lacks FMA and AVX2 (:data:`TILED` false) callers use BLAS.
 """
-from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
+from . import tiles
 from .cpu import TILED  # noqa: F401  (callers read products.TILED)
 from .jit import kernel
-
-#: Bytes per vector register of the tiles (AVX2).
-VECTOR_BYTES = 32
-
-_I64 = ir.IntType(64)
-_I32 = ir.IntType(32)
-
+from .tiles import VECTOR_BYTES
 
 def _tile(rows, nvec):
     """An intrinsic ``tile(A, Ct, GT, r0, c0)``: ``GT[r0 + t, c0 + c] = Σ_j A[r0 + t, j]
@@ -45,9 +39,7 @@ def _tile(rows, nvec):
 
         def codegen(context, builder, signature, args):
             dtype = signature.args[0].dtype
-            width = VECTOR_BYTES * 8 // dtype.bitwidth
-            vec = ir.VectorType(context.get_value_type(dtype), width)
-            align = dtype.bitwidth // 8
+            vec, width = tiles.vector_of(context.get_value_type(dtype), dtype.bitwidth)
             a, ct, gt = (context.make_array(t)(context, builder, v)
                          for t, v in zip(signature.args[:3], args[:3]))
             r0_, c0_ = (context.cast(builder, v, t, types.int64)
@@ -55,57 +47,25 @@ def _tile(rows, nvec):
             p = builder.extract_value(a.shape, 1)
             ld_ct = builder.extract_value(ct.shape, 1)
             ld_gt = builder.extract_value(gt.shape, 1)
-            fma = builder.module.declare_intrinsic(
-                f"llvm.fma.v{width}f{dtype.bitwidth}", (), ir.FunctionType(vec, [vec] * 3))
-            splat = ir.Constant(ir.VectorType(_I32, width), [0] * width)
-
-            def const(v):
-                return ir.Constant(_I64, v)
 
             def row_start(array, row, ld):
-                return builder.gep(array.data, [builder.mul(builder.add(r0_, const(row)), ld)],
-                                   inbounds=True)
-
-            def vector_at(base, v):
-                ptr = builder.gep(base, [const(width * v)], inbounds=True)
-                return builder.bitcast(ptr, vec.as_pointer())
+                return builder.gep(array.data, [builder.mul(builder.add(r0_, tiles.const(row)),
+                                                            ld)], inbounds=True)
 
             a_rows = [row_start(a, t, p) for t in range(rows)]
-            # for j in 0:p, the accumulators as loop-carried vector values
-            entry = builder.block
-            header = builder.append_basic_block("tile.cols")
-            body = builder.append_basic_block("tile.col")
-            done = builder.append_basic_block("tile.done")
-            builder.branch(header)
-            builder.position_at_end(header)
-            j = builder.phi(_I64)
-            j.add_incoming(const(0), entry)
-            acc = [[builder.phi(vec) for _ in range(nvec)] for _ in range(rows)]
-            for phi in (ph for row in acc for ph in row):
-                phi.add_incoming(ir.Constant(vec, [0.0] * width), entry)
-            builder.cbranch(builder.icmp_signed("<", j, p), body, done)
-
-            builder.position_at_end(body)
-            centres = builder.gep(ct.data, [builder.add(builder.mul(j, ld_ct), c0_)],
-                                  inbounds=True)
-            c = [builder.load(vector_at(centres, v), align=align) for v in range(nvec)]
-            updated = []
-            for t in range(rows):
-                x = builder.load(builder.gep(a_rows[t], [j], inbounds=True))
-                x = builder.insert_element(ir.Constant(vec, ir.Undefined), x, ir.Constant(_I32, 0))
-                x = builder.shuffle_vector(x, ir.Constant(vec, ir.Undefined), splat)
-                updated.append([builder.call(fma, [x, c[v], acc[t][v]]) for v in range(nvec)])
-            j.add_incoming(builder.add(j, const(1)), body)
-            for t in range(rows):
-                for v in range(nvec):
-                    acc[t][v].add_incoming(updated[t][v], body)
-            builder.branch(header)
-
-            builder.position_at_end(done)
+            # for j in 0:p: broadcast A[r0 + t, j], times the vectors of Ct[j, c0:]
+            acc = tiles.broadcast_fma_loop(
+                builder, tiles.const(0), p, vec, rows, nvec,
+                lambda j, t: builder.gep(a_rows[t], [j], inbounds=True),
+                lambda j, v: tiles.vector_pointer(
+                    builder, builder.gep(ct.data, [builder.add(builder.mul(j, ld_ct), c0_)],
+                                         inbounds=True), width * v, vec),
+                align=dtype.bitwidth // 8)
             for t in range(rows):
                 out = builder.gep(row_start(gt, t, ld_gt), [c0_], inbounds=True)
                 for v in range(nvec):
-                    builder.store(acc[t][v], vector_at(out, v), align=align)
+                    builder.store(acc[t][v], tiles.vector_pointer(builder, out, width * v, vec),
+                                  align=dtype.bitwidth // 8)
             return context.get_dummy_value()
 
         return sig, codegen
@@ -132,27 +92,30 @@ def row_centre_products(A, nb, Ct, GT):
             and GT.shape[1] == kp and kp % width == 0):
         raise ValueError("row_centre_products: shapes do not match")
     c0 = 0
-    while c0 < kp:
+    while c0 < kp:  # 3 vectors of centres at a time, then 2 or 1; rows by tiles, then one by one
         left = (kp - c0) // width
-        r = 0
         if left >= 3:
-            while r + 4 <= nb:
-                _TILE_4x3(A, Ct, GT, r, c0)
-                r += 4
-            for r in range(r, nb):
-                _TILE_1x3(A, Ct, GT, r, c0)
-            c0 += 3 * width
+            r = _rows_in_tiles(nb, 4)
+            for r0 in range(0, r, 4):
+                _TILE_4x3(A, Ct, GT, r0, c0)
+            for r0 in range(r, nb):
+                _TILE_1x3(A, Ct, GT, r0, c0)
         elif left == 2:
-            while r + 6 <= nb:
-                _TILE_6x2(A, Ct, GT, r, c0)
-                r += 6
-            for r in range(r, nb):
-                _TILE_1x2(A, Ct, GT, r, c0)
-            c0 += 2 * width
+            r = _rows_in_tiles(nb, 6)
+            for r0 in range(0, r, 6):
+                _TILE_6x2(A, Ct, GT, r0, c0)
+            for r0 in range(r, nb):
+                _TILE_1x2(A, Ct, GT, r0, c0)
         else:
-            while r + 8 <= nb:
-                _TILE_8x1(A, Ct, GT, r, c0)
-                r += 8
-            for r in range(r, nb):
-                _TILE_1x1(A, Ct, GT, r, c0)
-            c0 += width
+            r = _rows_in_tiles(nb, 8)
+            for r0 in range(0, r, 8):
+                _TILE_8x1(A, Ct, GT, r0, c0)
+            for r0 in range(r, nb):
+                _TILE_1x1(A, Ct, GT, r0, c0)
+        c0 += min(left, 3) * width
+
+
+@kernel(inline="always")
+def _rows_in_tiles(nb, rows):
+    """The first rows of ``nb`` that whole tiles of ``rows`` rows cover."""
+    return nb - nb % rows
