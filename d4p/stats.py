@@ -157,9 +157,8 @@ class CoMoments(PairwiseMerge):
         """
         with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf is reported later
             first = min(stop, start + rows)
-            block_sum = source.column_sums(start, first)
-            constant, row0 = source.constant_columns(start, first)
-            ref = np.where(constant, row0, block_sum / (first - start))
+            block_sum, constant = source.column_sums(start, first)
+            ref = np.where(constant, source.row(start), block_sum / (first - start))
             products = GramSum(source.shape[1], rows)
             if stop == first:
                 return cls._shifted_block(source, start, stop, ref, block_sum, products)
@@ -169,7 +168,7 @@ class CoMoments(PairwiseMerge):
             total = cls.empty(source.shape[1])
             for lo in range(start, stop, rows):
                 hi = min(lo + rows, stop)
-                block_sum = source.column_sums(lo, hi)
+                block_sum, _ = source.column_sums(lo, hi)
                 total = total.merge(cls._shifted_block(source, lo, hi, block_sum / (hi - lo),
                                                        block_sum, products))
         return total
@@ -349,20 +348,23 @@ class _SideBySide:
         return self.X[lo:hi].toarray() if self._sparse else self.X[lo:hi]
 
     def column_sums(self, lo, hi):
-        """Float64 column sums of rows ``lo:hi``, each in row order."""
+        """Float64 column sums of rows ``lo:hi``, each in row order, and which
+        columns are constant over those rows."""
+        same = np.ones(self.shape[1], dtype=np.bool_)
+        p = self.X.shape[1]
         if self._sparse:
-            x = column_sums(self._dense_x(lo, hi), 0, hi - lo)
+            x = column_sums(self._dense_x(lo, hi), 0, hi - lo, same[:p])
         else:
-            x = column_sums(self.X, lo, hi)
+            x = column_sums(self.X, lo, hi, same[:p])
         if not self._Y.shape[1]:
-            return x
-        return np.concatenate([x, column_sums(self._Y, lo, hi)])
+            return x, same
+        return np.concatenate([x, column_sums(self._Y, lo, hi, same[p:])]), same
 
-    def constant_columns(self, lo, hi):
-        """Which columns are constant over rows ``lo:hi``, and row ``lo`` (float64)."""
-        block = np.hstack([np.asarray(self._dense_x(lo, hi), dtype=np.float64),
-                           np.asarray(self._Y[lo:hi], dtype=np.float64)])
-        return block.min(axis=0) == block.max(axis=0), block[0]
+    def row(self, i):
+        """Row ``i`` in float64."""
+        x = self._dense_x(i, i + 1)
+        return np.concatenate([np.asarray(x, dtype=np.float64).ravel(),
+                               np.asarray(self._Y[i], dtype=np.float64)])
 
     def add_shifted(self, products, lo, hi, ref, resid):
         """:meth:`GramSum.add_shifted` of rows ``lo:hi``."""

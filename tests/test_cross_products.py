@@ -111,3 +111,15 @@ def test_distributed_shifted_and_centred_parts_equals_batch():
     model = d4p.linear_regression_training(distributed=True).compute(rows, local_rows(Y)).model
     batch = d4p.linear_regression_training().compute(X, Y).model
     np.testing.assert_allclose(model.Beta, batch.Beta, rtol=1e-9)
+
+
+@pytest.mark.parametrize("n", [1, 4, 6, 9])  # four-row sweeps and the rows after them
+def test_column_sums_say_which_columns_are_constant(n):
+    from d4p.kernels.covariance import column_sums
+
+    X = np.column_stack([np.full(n + 2, 3.0), np.arange(n + 2.0), np.full(n + 2, 2.0)])
+    X[1 + n - 1, 2] = np.nan  # the last row of the range: constant up to it, then NaN
+    same = np.ones(3, dtype=bool)
+    sums = column_sums(X, 1, 1 + n, same)
+    np.testing.assert_array_equal(sums, X[1:1 + n].sum(axis=0))
+    assert same.tolist() == [True, n == 1, False]

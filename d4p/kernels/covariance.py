@@ -4,21 +4,32 @@ from .jit import kernel
 
 
 @kernel
-def column_sums(X, lo, hi):
+def column_sums(X, lo, hi, same):
     """Column sums of rows ``lo:hi`` of ``X`` in float64, each taking its terms in
-    row order; four rows per sweep over the columns so short rows still vectorise."""
+    row order; four rows per sweep over the columns so short rows still vectorise.
+    ``same[j]`` (preset by the caller) is cleared where a row differs from row ``lo``
+    in column ``j`` (a NaN differs from everything), so that what stays set marks the
+    columns constant over the rows."""
     p = X.shape[1]
     s = np.zeros(p)
+    first = np.empty(p)
+    for j in range(p):
+        first[j] = np.float64(X[lo, j]) if hi > lo else 0.0
     i = lo
     while i + 4 <= hi:
         r0, r1, r2, r3 = X[i], X[i + 1], X[i + 2], X[i + 3]
         for j in range(p):
-            s[j] = (((s[j] + np.float64(r0[j])) + np.float64(r1[j])) + np.float64(r2[j])) \
-                + np.float64(r3[j])
+            a, b, c, d = (np.float64(r0[j]), np.float64(r1[j]), np.float64(r2[j]),
+                          np.float64(r3[j]))
+            s[j] = (((s[j] + a) + b) + c) + d
+            f = first[j]
+            same[j] &= (a == f) & (b == f) & (c == f) & (d == f)
         i += 4
     for i in range(i, hi):
         for j in range(p):
-            s[j] += np.float64(X[i, j])
+            x = np.float64(X[i, j])
+            s[j] += x
+            same[j] &= x == first[j]
     return s
 
 

@@ -17,8 +17,9 @@ chunk); no reassociation, only the fused multiply-add's single rounding.
 
 The tile is written in LLVM IR (a Numba intrinsic built with tiles.py): LLVM
 does not turn scalar accumulators into vector registers, and Numba's loops over
-columns keep them in memory.  ``llvm.fma`` on vectors is fast only where the processor has FMA and
-AVX2; :data:`TILED` says whether to use the kernels at all.
+columns keep them in memory.  ``llvm.fma`` on vectors is fast only where the
+processor has FMA and AVX2; :data:`TILED` (cpu.py) says whether to use the
+kernels at all.
 """
 import numpy as np
 from llvmlite import ir
@@ -38,7 +39,6 @@ PAD = TILE_COLS - 1
 MAX_COLUMNS = 128
 #: Bytes of rows per chunk: a chunk stays in the L1 cache while every tile reads it.
 CHUNK_BYTES = 16 << 10
-
 
 
 @intrinsic

@@ -4,8 +4,8 @@ Lloyd's assignment needs ``x_i · c_j`` for every row of a block and each of ``k
 centres (k of 2 to a few dozen).  OpenBLAS packs the block for such a thin
 product and reaches about 15 GF/s here; this kernel reads the rows in place.
 The centres come transposed and padded, ``Ct`` (p, kp) with ``kp`` a multiple of
-a vector (``VECTOR_BYTES``, from tiles.py), so one row's products with 4 (float64) or 8
-(float32) centres are one vector: per column ``j`` of the rows, a tile
+a vector (``VECTOR_BYTES``, from tiles.py), so one row's products with 4
+(float64) or 8 (float32) centres are one vector: per column ``j`` of the rows, a tile
 broadcasts ``x_ij`` of its rows and multiplies it into the vectors of
 ``Ct[j]``, accumulating with fused multiply-adds.  The tile holds 12 vector
 accumulators (4 rows × 3 vectors of centres, 6 × 2 or 8 × 1).
@@ -23,6 +23,7 @@ from . import tiles
 from .cpu import TILED  # noqa: F401  (callers read products.TILED)
 from .jit import kernel
 from .tiles import VECTOR_BYTES
+
 
 def _tile(rows, nvec):
     """An intrinsic ``tile(A, Ct, GT, r0, c0)``: ``GT[r0 + t, c0 + c] = Σ_j A[r0 + t, j]
