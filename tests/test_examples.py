@@ -1,5 +1,11 @@
-"""Every example runs unchanged three ways and prints its OK line."""
+"""Every example runs unchanged three ways and prints its OK line.
+
+Plain and on simulated ranks, all examples run one after another in one Python
+process per way (examples_runner.py): a process start and its imports cost more
+than most examples.  Under mpiexec each example has its own launch.
+"""
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -20,11 +26,11 @@ def check(proc):
     assert "OK" in proc.stdout, proc.stdout[-3000:]
 
 
-def run_python(args):
+def run_python(args, timeout=TIMEOUT):
     env = dict(os.environ)
     env.pop("D4P_COMM", None)
     return subprocess.run([sys.executable, *args], capture_output=True, text=True,
-                          timeout=TIMEOUT, cwd=ROOT, env=env)
+                          timeout=timeout, cwd=ROOT, env=env)
 
 
 def example_id(path):
@@ -44,16 +50,47 @@ def test_one_estimator_example_per_spmd_module():
     assert spmd_examples == {f"{m}_spmd.py" for m in d4p.spmd.__all__}
 
 
-@pytest.mark.timeout(TIMEOUT + 30)
-@pytest.mark.parametrize("example", EXAMPLES, ids=example_id)
-def test_example_plain_python(example):
-    check(run_python([example]))
+@pytest.fixture(scope="session")
+def in_one_process(tmp_path_factory):
+    """``get(mode)``: every example's status and output, run in one process per mode."""
+    cache = {}
+
+    def get(mode):
+        if mode not in cache:
+            out = tmp_path_factory.mktemp("examples") / f"{mode}.json"
+            proc = run_python([os.path.join(ROOT, "tests", "examples_runner.py"), mode,
+                               str(out), *EXAMPLES], timeout=len(EXAMPLES) * 60)
+            cache[mode] = (json.loads(out.read_text()) if proc.returncode == 0 and out.exists()
+                           else RuntimeError(f"examples_runner.py {mode} failed (exit "
+                                             f"{proc.returncode}):\n{proc.stderr[-3000:]}"))
+        return cache[mode]
+
+    return get
 
 
-@pytest.mark.timeout(TIMEOUT + 30)
+def check_recorded(results, example):
+    if isinstance(results, Exception):
+        raise results
+    run = results[example]
+    assert run["status"] == 0, f"exit {run['status']}\n{run['stdout'][-3000:]}\n{run['stderr'][-3000:]}"
+    assert "OK" in run["stdout"], run["stdout"][-3000:]
+
+
+@pytest.mark.timeout(len(EXAMPLES) * 60 + 30)
 @pytest.mark.parametrize("example", EXAMPLES, ids=example_id)
-def test_example_simulated_ranks(example):
-    check(run_python(["-m", "d4p", "-n", "4", example]))
+def test_example_plain_python(in_one_process, example):
+    check_recorded(in_one_process("plain"), example)
+
+
+@pytest.mark.timeout(len(EXAMPLES) * 60 + 30)
+@pytest.mark.parametrize("example", EXAMPLES, ids=example_id)
+def test_example_simulated_ranks(in_one_process, example):
+    check_recorded(in_one_process("threads"), example)
+
+
+def test_an_example_alone_as_a_script():
+    # The runner above shares one process; this is `python script.py` itself.
+    check(run_python([os.path.join(ROOT, "examples", "covariance_spmd.py")]))
 
 
 @requires_mpi
