@@ -5,14 +5,13 @@ process per way (examples_runner.py): a process start and its imports cost more
 than most examples.  Under mpiexec each example has its own launch.
 """
 import glob
-import json
 import os
 import subprocess
 import sys
 
 import pytest
 
-from mpi_tools import requires_mpi, run_mpi
+from mpi_tools import requires_mpi, results_once, run_mpi
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: one SPMD script per daal4py-face algorithm, and one per d4p.spmd module
@@ -53,19 +52,9 @@ def test_one_estimator_example_per_spmd_module():
 @pytest.fixture(scope="session")
 def in_one_process(tmp_path_factory):
     """``get(mode)``: every example's status and output, run in one process per mode."""
-    cache = {}
-
-    def get(mode):
-        if mode not in cache:
-            out = tmp_path_factory.mktemp("examples") / f"{mode}.json"
-            proc = run_python([os.path.join(ROOT, "tests", "examples_runner.py"), mode,
-                               str(out), *EXAMPLES], timeout=len(EXAMPLES) * 60)
-            cache[mode] = (json.loads(out.read_text()) if proc.returncode == 0 and out.exists()
-                           else RuntimeError(f"examples_runner.py {mode} failed (exit "
-                                             f"{proc.returncode}):\n{proc.stderr[-3000:]}"))
-        return cache[mode]
-
-    return get
+    return results_once(tmp_path_factory, lambda mode, out: run_python(
+        [os.path.join(ROOT, "tests", "examples_runner.py"), mode, out, *EXAMPLES],
+        timeout=len(EXAMPLES) * 60))
 
 
 def check_recorded(results, example):

@@ -9,12 +9,11 @@ and binding then shows up here as its own test.
 """
 import glob
 import importlib
-import json
 import os
 
 import pytest
 
-from mpi_tools import requires_mpi, run_mpi
+from mpi_tools import requires_mpi, results_once, run_mpi
 from spmd import REGISTRY
 
 BINDINGS = ("world", "split")  # as in mpi_runner.py (which imports mpi4py at the top)
@@ -29,21 +28,9 @@ for _path in sorted(glob.glob(os.path.join(HERE, "test_*.py"))):
 
 @pytest.fixture(scope="session")
 def mpi_results(tmp_path_factory):
-    cache = {}
-
-    def get(nranks):
-        if nranks not in cache:
-            out = tmp_path_factory.mktemp("mpi") / f"results{nranks}.json"
-            proc = run_mpi(nranks, [os.path.join(HERE, "mpi_runner.py"), str(out)])
-            if proc.returncode != 0 or not out.exists():
-                cache[nranks] = RuntimeError(
-                    f"mpiexec -n {nranks} failed (exit {proc.returncode}):\n"
-                    f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-            else:
-                cache[nranks] = json.loads(out.read_text())
-        return cache[nranks]
-
-    return get
+    """``get(nranks)``: every body's outcome from one ``mpiexec -n nranks`` launch."""
+    return results_once(tmp_path_factory, lambda nranks, out: run_mpi(
+        nranks, [os.path.join(HERE, "mpi_runner.py"), out]))
 
 
 @requires_mpi
