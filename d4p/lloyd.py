@@ -48,7 +48,9 @@ class LloydPass:
         # signature); numpy converts blocks of other inputs first.
         self.direct = (type(X) is np.ndarray and X.dtype == dtype and X.flags.c_contiguous
                        and X.flags.aligned and X.flags.writeable)
-        # Centres per row of the block's products: k padded to whole vectors.
+        # The products by the kernel's tiles or by BLAS (kernels/cpu.py), for the
+        # whole compute; centres per row of the products: k padded to whole vectors.
+        self.tiled = kprod.TILED
         lanes = kprod.VECTOR_BYTES // np.dtype(dtype).itemsize
         self.kp = -(-k // lanes) * lanes
         self.B = int(min(8192, max(64, self.BLOCK_BYTES // (8 * (p + k)))))
@@ -83,9 +85,9 @@ class LloydPass:
         """Rows ``lo:hi`` block by block: ``assign(b_lo, b_hi, centred block, GT,
         best, arg, src, out)`` calls the kernel, which assigns the block (``GT``:
         its products with the centroids ``Ct``, made by the kernel when
-        :data:`products.TILED <d4p.kernels.products.TILED>`, else by BLAS here) and
-        centres ``src``, the next block, into ``out``, the other buffer; a first
-        call centres the range's first block."""
+        ``self.tiled`` (:data:`products.TILED <d4p.kernels.products.TILED>`), else
+        by BLAS here) and centres ``src``, the next block, into ``out``, the other
+        buffer; a first call centres the range's first block."""
         cur, nxt, stage, gflat, best, arg = bufs
         B, kp = self.B, self.kp
         if lo < hi:
@@ -95,7 +97,7 @@ class LloydPass:
             b_hi = min(hi, b_lo + B)
             nb = b_hi - b_lo
             GT = gflat[:kp * nb].reshape(nb, kp)
-            if not kprod.TILED:
+            if not self.tiled:
                 np.matmul(cur[:nb], Ct, out=GT)
             assign(b_lo, b_hi, cur[:nb], GT, best, arg,
                    self._rows(b_hi, min(hi, b_hi + B), stage), nxt)
@@ -131,7 +133,7 @@ class LloydPass:
             s, c, col = sums[g], counts[g], cols[g]
             self._blocks(lo, hi, bufs, Ct,
                          lambda b_lo, b_hi, blk, GT, best, arg, src, out:
-                         kk.assign_block(blk, GT, Ct, kprod.TILED, cn, _NO_C,
+                         kk.assign_block(blk, GT, Ct, self.tiled, cn, _NO_C,
                                          w[b_lo:b_hi] if w.size else w, False, s, c, col,
                                          _NO_LABELS, _NO_W, _NO_W, 0, best, arg, src,
                                          self.origin, out))
@@ -155,7 +157,7 @@ class LloydPass:
 
         def work(g, lo, hi, bufs, Ct, cn):
             def block(b_lo, b_hi, blk, GT, best, arg, src, out):
-                nparts[g] = kk.assign_block(blk, GT, Ct, kprod.TILED, cn, Cc64,
+                nparts[g] = kk.assign_block(blk, GT, Ct, self.tiled, cn, Cc64,
                                             w[b_lo:b_hi] if w.size else w, True, _NO_SUMS,
                                             _NO_W, _NO_COLS, labels[b_lo:b_hi], dist[b_lo:b_hi],
                                             parts[g], nparts[g], best, arg, src, self.origin,

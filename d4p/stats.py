@@ -371,10 +371,9 @@ class _SideBySide:
         if not self._sparse:
             products.add_shifted(self.X, lo, self._Y, lo, hi - lo, ref, resid)
             return
-        for b_lo in range(lo, hi, self.rows):
-            b_hi = min(b_lo + self.rows, hi)
-            products.add_shifted(self._dense_x(b_lo, b_hi), 0, self._Y, b_lo, b_hi - b_lo,
-                                 ref, resid)
+        starts = range(lo, hi, self.rows)
+        for b_lo, block in zip(starts, dense_blocks(self.X[lo:hi], self.rows)):
+            products.add_shifted(block, 0, self._Y, b_lo, block.shape[0], ref, resid)
 
 
 def triangular_factor(A, m):

@@ -123,3 +123,16 @@ def test_column_sums_say_which_columns_are_constant(n):
     sums = column_sums(X, 1, 1 + n, same)
     np.testing.assert_array_equal(sums, X[1:1 + n].sum(axis=0))
     assert same.tolist() == [True, n == 1, False]
+
+
+def test_sparse_rows_made_dense_block_by_block_equal_the_dense_ones(small_blocks):
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(3_000, 4)) * (rng.random((3_000, 4)) < 0.3) + [0.0, 5.0, 0.0, 0.0]
+    Y = rng.normal(size=(3_000, 1))
+    for dense, sparse in [(CoMoments.from_data(X), CoMoments.from_data(sp.csr_matrix(X))),
+                          (CoMoments.from_xy(X, Y), CoMoments.from_xy(sp.csr_matrix(X), Y))]:
+        np.testing.assert_allclose(sparse.cross, dense.cross, rtol=1e-12)
+        np.testing.assert_allclose(sparse.mean, dense.mean, rtol=1e-12, atol=1e-15)
+    assert "shifted" in small_blocks
