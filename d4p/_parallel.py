@@ -11,6 +11,11 @@ so the result is the same bits however many threads ran.
 import contextlib
 import threading
 
+from .work_queue import run_in_turn
+
+#: Ranges of chunks per thread in :func:`run_chunk_ranges`.
+RANGES_PER_THREAD = 8
+
 _forced = threading.local()
 
 
@@ -64,8 +69,12 @@ def run_chunk_ranges(run, n_chunks, parallel=True):
     if nparts <= 1:
         run(0, n_chunks)
         return
-    edges = [n_chunks * k // nparts for k in range(nparts + 1)]
-    _run_threads(lambda k: run(edges[k], edges[k + 1]), nparts)
+    # A few ranges per thread, taken in turn: a thread that is slowed (another
+    # process on its core, a slower memory path) takes fewer of them, where one
+    # range each would leave the others waiting at the end.
+    nranges = min(n_chunks, nparts * RANGES_PER_THREAD)
+    edges = [n_chunks * k // nranges for k in range(nranges + 1)]
+    run_in_turn(nparts, nranges, lambda: None, lambda k, _: run(edges[k], edges[k + 1]))
 
 
 def thread_parts(n_rows, block_rows):

@@ -68,11 +68,11 @@ def first_bad_label(y, n_classes):
     return -1
 
 
-@kernel
-def _dense_block(X, y, w, lo, hi, n_classes):
-    """(table, number of negative values) of rows ``lo:hi`` of a dense X."""
+@kernel(inline="always")
+def _dense_block(X, y, w, lo, hi, table):
+    """Add the counts of rows ``lo:hi`` of a dense X to ``table``; return their number
+    of negative values."""
     p = X.shape[1]
-    table = np.zeros((n_classes, p + 1))
     negatives = 0
     weighted = w.shape[0] > 0
     if X.strides[0] < X.strides[1]:  # column-major: walk each column contiguously
@@ -94,13 +94,13 @@ def _dense_block(X, y, w, lo, hi, n_classes):
                 t[j] += wi * x
                 negatives += x < 0.0
             t[p] += wi
-    return table, negatives
+    return negatives
 
 
-@kernel
-def _csr_block(data, indices, indptr, p, y, w, lo, hi, n_classes):
-    """(table, number of negative stored values) of rows ``lo:hi`` of a CSR matrix."""
-    table = np.zeros((n_classes, p + 1))
+@kernel(inline="always")
+def _csr_block(data, indices, indptr, p, y, w, lo, hi, table):
+    """Add the counts of rows ``lo:hi`` of a CSR matrix to ``table``; return their
+    number of negative stored values."""
     negatives = 0
     weighted = w.shape[0] > 0
     for i in range(lo, hi):
@@ -111,81 +111,73 @@ def _csr_block(data, indices, indptr, p, y, w, lo, hi, n_classes):
             table[c, indices[q]] += wi * x
             negatives += x < 0.0
         table[c, p] += wi
-    return table, negatives
+    return negatives
 
 
 @kernel
-def counts_dense_blocks(X, y, w, n_classes, bounds, b0, b1):
-    """Count table (n_classes, p + 1) and number of negative values of the blocks
-    ``b0:b1`` of a dense X (``bounds`` from :func:`block_bounds`), added in block
-    order from zero."""
-    p = X.shape[1]
-    total = np.zeros((n_classes, p + 1))
-    negatives = 0
+def dense_block_tables(X, y, w, bounds, b0, b1, tables, negatives):
+    """Each block ``b`` of ``b0:b1`` of a dense X (``bounds`` from :func:`block_bounds`):
+    its count table, summed from zero in row order, into ``tables[b]`` and its
+    number of negative values into ``negatives[b]``."""
     for b in range(b0, b1):
-        table, m = _dense_block(X, y, w, bounds[b], bounds[b + 1], n_classes)
-        total += table
-        negatives += m
-    return total, negatives
+        table = tables[b]
+        table[:, :] = 0.0
+        negatives[b] = _dense_block(X, y, w, bounds[b], bounds[b + 1], table)
 
 
 @kernel
-def counts_csr_blocks(data, indices, indptr, p, y, w, n_classes, bounds, b0, b1):
-    """As :func:`counts_dense_blocks`, for a CSR matrix."""
-    total = np.zeros((n_classes, p + 1))
-    negatives = 0
+def csr_block_tables(data, indices, indptr, p, y, w, bounds, b0, b1, tables, negatives):
+    """As :func:`dense_block_tables`, for a CSR matrix with ``p`` columns."""
     for b in range(b0, b1):
-        table, m = _csr_block(data, indices, indptr, p, y, w, bounds[b], bounds[b + 1],
-                              n_classes)
-        total += table
-        negatives += m
-    return total, negatives
+        table = tables[b]
+        table[:, :] = 0.0
+        negatives[b] = _csr_block(data, indices, indptr, p, y, w, bounds[b], bounds[b + 1],
+                                  table)
 
 
-def _counts(blocks, nblocks, parallel):
-    """``blocks(b0, b1)`` over all blocks; in parallel, one table per block, added in
-    block order, so the sum is the same bits as the serial one's."""
-    if not parallel:
-        return blocks(0, nblocks)
-    tables = [None] * nblocks
-
-    def run(c0, c1):
-        for b in range(c0, c1):
-            tables[b] = blocks(b, b + 1)
-
-    run_chunk_ranges(run, nblocks)
-    total, negatives = np.zeros_like(tables[0][0]), 0
-    for table, m in tables:
-        total += table
-        negatives += m
-    return total, negatives
+@kernel
+def add_tables(tables, negatives):
+    """The sum of the block tables, in block order from zero, and of their counts of
+    negative values."""
+    total = np.zeros(tables.shape[1:])
+    for b in range(tables.shape[0]):
+        total += tables[b]
+    return total, negatives.sum()
 
 
-def counts_dense_serial(X, y, w, n_classes, bounds):
+def _counts(block_tables, n_classes, width, bounds, parallel):
+    """Every block's table by ``block_tables(b0, b1, tables, negatives)``, on this
+    thread or spread over threads, then added in block order: the same bits
+    either way."""
+    nblocks = bounds.shape[0] - 1
+    tables = np.empty((nblocks, n_classes, width))
+    negatives = np.zeros(nblocks, dtype=np.int64)
+    run_chunk_ranges(lambda b0, b1: block_tables(b0, b1, tables, negatives), nblocks, parallel)
+    return add_tables(tables, negatives)
+
+
+def counts_dense_serial(X, y, w, n_classes, bounds, parallel=False):
     """Count table (n_classes, p + 1) and number of negative values of a dense X, on
     one thread; ``bounds`` from :func:`block_bounds`."""
-    return _counts(lambda b0, b1: counts_dense_blocks(X, y, w, n_classes, bounds, b0, b1),
-                   bounds.shape[0] - 1, False)
+    return _counts(lambda b0, b1, t, m: dense_block_tables(X, y, w, bounds, b0, b1, t, m),
+                   n_classes, X.shape[1] + 1, bounds, parallel)
 
 
 def counts_dense_parallel(X, y, w, n_classes, bounds):
     """As :func:`counts_dense_serial`, with the blocks spread over threads."""
-    return _counts(lambda b0, b1: counts_dense_blocks(X, y, w, n_classes, bounds, b0, b1),
-                   bounds.shape[0] - 1, True)
+    return counts_dense_serial(X, y, w, n_classes, bounds, parallel=True)
 
 
-def counts_csr_serial(data, indices, indptr, p, y, w, n_classes, bounds):
+def counts_csr_serial(data, indices, indptr, p, y, w, n_classes, bounds, parallel=False):
     """Count table and number of negative stored values of a CSR matrix, one thread."""
-    return _counts(lambda b0, b1: counts_csr_blocks(data, indices, indptr, p, y, w, n_classes,
-                                                    bounds, b0, b1),
-                   bounds.shape[0] - 1, False)
+    return _counts(lambda b0, b1, t, m: csr_block_tables(data, indices, indptr, p, y, w,
+                                                         bounds, b0, b1, t, m),
+                   n_classes, p + 1, bounds, parallel)
 
 
 def counts_csr_parallel(data, indices, indptr, p, y, w, n_classes, bounds):
     """As :func:`counts_csr_serial`, with the blocks spread over threads."""
-    return _counts(lambda b0, b1: counts_csr_blocks(data, indices, indptr, p, y, w, n_classes,
-                                                    bounds, b0, b1),
-                   bounds.shape[0] - 1, True)
+    return counts_csr_serial(data, indices, indptr, p, y, w, n_classes, bounds, parallel=True)
 
 
 @kernel
