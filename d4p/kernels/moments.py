@@ -39,6 +39,9 @@ WIDE = 16
 #: every column: the centred sum then loses at most a factor 1 / (1 - 0.9) = 10
 #: to cancellation.  Otherwise the chunk is swept again, centred on its mean.
 SHIFT_CANCELLATION = 0.9
+#: Chunks per group: each group's chunks are folded in the thread that reads them,
+#: so only one table per group (4 MiB of rows) is left to fold at the end.
+GROUP_CHUNKS = 16
 
 
 def chunk_rows(p):
@@ -223,51 +226,70 @@ def _chunk_moments(X, lo, hi, out, mn, mx, s, sq, m2, r, ref):
         out[M2, j] = m2[j] - r[j] * r[j] / nrows
 
 
+@kernel(inline="always")
+def _fold(total, part, count, nb):
+    """Fold ``part`` (the table of ``nb`` rows) into ``total`` (that of ``count`` rows
+    before it): the pairwise update, relative to ``total``'s origin."""
+    new_count = count + nb
+    for j in range(total.shape[1]):
+        total[MIN, j] = min(total[MIN, j], part[MIN, j])
+        total[MAX, j] = max(total[MAX, j], part[MAX, j])
+        total[SUM, j] += part[SUM, j]
+        total[SUMSQ, j] += part[SUMSQ, j]
+        delta = (part[ORIGIN, j] - total[ORIGIN, j]) + (part[OFFSET, j] - total[OFFSET, j])
+        total[M2, j] += part[M2, j] + delta * delta * count * nb / new_count
+        total[OFFSET, j] += delta * nb / new_count
+
+
 @kernel
 def _combine(parts, n, rows, total):
-    """Fold the per-chunk table into ``total``, the whole block's (N_STATS, p) table."""
-    p = parts.shape[2]
+    """Fold the per-group table into ``total``, the whole block's (N_STATS, p) table
+    (``rows`` rows per group, the last one possibly fewer)."""
     for t in range(N_STATS):
-        for j in range(p):
+        for j in range(parts.shape[2]):
             total[t, j] = parts[0, t, j]
     count = min(rows, n)
     for c in range(1, parts.shape[0]):
         nb = min(rows, n - c * rows)
-        new_count = count + nb
-        for j in range(p):
-            total[MIN, j] = min(total[MIN, j], parts[c, MIN, j])
-            total[MAX, j] = max(total[MAX, j], parts[c, MAX, j])
-            total[SUM, j] += parts[c, SUM, j]
-            total[SUMSQ, j] += parts[c, SUMSQ, j]
-            delta = ((parts[c, ORIGIN, j] - total[ORIGIN, j])
-                     + (parts[c, OFFSET, j] - total[OFFSET, j]))
-            total[M2, j] += parts[c, M2, j] + delta * delta * count * nb / new_count
-            total[OFFSET, j] += delta * nb / new_count
-        count = new_count
+        _fold(total, parts[c], count, nb)
+        count += nb
 
 
 @kernel
-def moments_chunks(X, rows, c0, c1, parts, scratch):
-    """Moments of chunks ``c0:c1`` (``rows`` rows each) of ``X`` into ``parts[c]``;
-    ``scratch`` is (7, p) of working space for this range."""
+def moments_groups(X, rows, g0, g1, parts, scratch):
+    """Moments of the groups ``g0:g1`` of :data:`GROUP_CHUNKS` chunks (``rows`` rows
+    each) of ``X`` into ``parts[g]``, each group's chunks folded in order;
+    ``scratch`` is (7 + N_STATS, p) of working space for this range."""
     n = X.shape[0]
     mn, mx, s, sq, m2, r, ref = (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4],
                                  scratch[5], scratch[6])
-    for c in range(c0, c1):
-        _chunk_moments(X, c * rows, min((c + 1) * rows, n), parts[c], mn, mx, s, sq, m2, r,
-                       ref)
+    chunk = scratch[7:]
+    for g in range(g0, g1):
+        total = parts[g]
+        lo = g * GROUP_CHUNKS * rows
+        stop = min(lo + GROUP_CHUNKS * rows, n)
+        _chunk_moments(X, lo, min(lo + rows, stop), total, mn, mx, s, sq, m2, r, ref)
+        count = min(rows, stop - lo)
+        for start in range(lo + rows, stop, rows):
+            hi = min(start + rows, stop)
+            _chunk_moments(X, start, hi, chunk, mn, mx, s, sq, m2, r, ref)
+            _fold(total, chunk, count, hi - start)
+            count += hi - start
 
 
 def moments(X, rows, parallel=False):
     """Moments of the rows of ``X`` as an (N_STATS, p) table; with ``parallel``, the
-    chunks are spread over this rank's kernel threads (same result bits)."""
+    groups of chunks are spread over this rank's kernel threads (same result bits:
+    the fold is chunk by chunk within a group, then group by group)."""
     n, p = X.shape
-    nchunks = (n + rows - 1) // rows
-    parts = np.empty((nchunks, N_STATS, p))
-    run_chunk_ranges(lambda c0, c1: moments_chunks(X, rows, c0, c1, parts, np.empty((7, p))),
-                     nchunks, parallel)
+    group_rows = GROUP_CHUNKS * rows
+    ngroups = (n + group_rows - 1) // group_rows
+    parts = np.empty((ngroups, N_STATS, p))
+    run_chunk_ranges(
+        lambda g0, g1: moments_groups(X, rows, g0, g1, parts, np.empty((7 + N_STATS, p))),
+        ngroups, parallel)
     total = np.empty((N_STATS, p))
-    _combine(parts, n, rows, total)
+    _combine(parts, n, group_rows, total)
     return total
 
 
