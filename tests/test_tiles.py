@@ -131,6 +131,31 @@ def test_shifted_rows_may_start_anywhere_in_x_and_y():
         gk.add_shifted_gram(X, 10, Y, 71, 10, ref, np.zeros((16, 5 + gk.PAD)), G, resid)
 
 
+@pytest.mark.parametrize("buf_cols, g_size", [(5 + gk.PAD - 1, 5 + gk.PAD), (5 + gk.PAD, 5)])
+def test_shifted_gram_refuses_a_buffer_or_product_too_small_for_the_tiles(buf_cols, g_size):
+    X, Y = np.ones((20, 4)), np.ones((20, 1))
+    with pytest.raises(ValueError, match="do not match"):
+        gk.add_shifted_gram(X, 0, Y, 0, 20, np.zeros(5), np.zeros((16, buf_cols)),
+                            np.zeros((g_size, g_size)), np.zeros(5))
+
+
+@pytest.mark.parametrize("view", ["C", "strided rows", "F"])
+def test_shifted_gram_of_any_layout_is_the_same(view):
+    """The next chunk is prefetched only for row-contiguous X: a hint, so every
+    layout gives the same bits."""
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(600, 14))
+    X = {"C": base[:, :7].copy(), "strided rows": base[:, :7],
+         "F": np.asfortranarray(base[:, :7])}[view]
+    Y = np.zeros((600, 0))
+    out = []
+    for A in (base[:, :7].copy(), X):
+        G, resid = np.zeros((7 + gk.PAD,) * 2), np.zeros(7)
+        gk.add_shifted_gram(A, 5, Y, 5, 590, np.full(7, 0.5), np.zeros((16, 7 + gk.PAD)), G, resid)
+        out.append((upper(G, 7), resid))
+    assert np.array_equal(out[0][0], out[1][0]) and np.array_equal(out[0][1], out[1][1])
+
+
 @pytest.mark.parametrize("n", [500, 40_000])  # one centred block; the shifted sweep
 def test_covariance_and_regression_on_both_paths(gram_path, n):
     rng = np.random.default_rng(n)

@@ -5,9 +5,12 @@ values (LLVM does not make vectors of scalar accumulators, and Numba's loops kee
 arrays in memory).  Each step of the loop broadcasts one scalar per tile row,
 loads ``nvec`` vectors and does ``rows × nvec`` fused multiply-adds (``llvm.fma``
 on vectors: one rounding, no fast-math flags, so each accumulator is a plain sum
-in loop order).  gram.py and products.py build their tiles from it.
+in loop order).  gram.py and products.py build their tiles from it; gram.py also
+uses :func:`prefetch` to bring the next rows into cache while its tiles compute.
 """
 from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
@@ -64,3 +67,30 @@ def broadcast_fma_loop(builder, start, stop, vec, rows, nvec, scalar_ptr, vector
     builder.branch(header)
     builder.position_at_end(done)
     return acc
+
+
+#: Bytes per cache line, the step of :func:`prefetch` callers.
+CACHE_LINE = 64
+
+
+@intrinsic
+def prefetch(typingctx, array, offset):
+    """``prefetch(array, offset)``: ask for the cache line at byte ``offset`` of
+    the array's data to be loaded into every cache level (``llvm.prefetch``).
+    A hint only: it changes no value, and an address beyond the data does not fault."""
+    if not (isinstance(array, types.Array) and isinstance(offset, types.Integer)):
+        return None
+    sig = types.void(array, offset)
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        i8p = ir.IntType(8).as_pointer()
+        at = builder.gep(builder.bitcast(data, i8p),
+                         [context.cast(builder, args[1], signature.args[1], types.int64)])
+        fn = builder.module.declare_intrinsic(
+            "llvm.prefetch", [i8p], ir.FunctionType(ir.VoidType(), [i8p, I32, I32, I32]))
+        # read (0), keep in all cache levels (locality 3), data cache (1)
+        builder.call(fn, [at, ir.Constant(I32, 0), ir.Constant(I32, 3), ir.Constant(I32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
