@@ -3,9 +3,9 @@
 d4p has no ``parallel=True`` Numba kernels: they cost several times more to
 compile than serial ones, and they would be a second set of kernels that only
 large inputs use (so a small warm-up call would not compile them).  A large
-input is instead cut into contiguous ranges of chunks, and the same serial
-``nogil`` kernel runs on each range in its own Python thread
-(:func:`run_chunk_ranges`).  Chunk boundaries depend only on the data's shape,
+input is instead cut into contiguous ranges of chunks, a few per thread, and the
+same serial ``nogil`` kernel runs on each range, the threads taking the ranges
+in turn (:func:`run_chunk_ranges`).  Chunk boundaries depend only on the data's shape,
 so the result is the same bits however many threads ran.
 """
 import contextlib
@@ -62,9 +62,10 @@ def kernel_parts(n_chunks):
 
 def run_chunk_ranges(run, n_chunks, parallel=True):
     """``run(c0, c1)`` over contiguous ranges of ``range(n_chunks)``: one range on
-    this thread when ``parallel`` is false, else one per kernel thread (the
-    kernels release the GIL).  ``run`` writes its own chunks' rows of shared
-    output tables, so the outcome does not depend on the split."""
+    this thread when ``parallel`` is false, else :data:`RANGES_PER_THREAD` per
+    kernel thread, taken in turn (the kernels release the GIL).  ``run`` writes
+    its own chunks' rows of shared output tables, so the outcome does not depend
+    on the split."""
     nparts = kernel_parts(n_chunks) if parallel else 1
     if nparts <= 1:
         run(0, n_chunks)
