@@ -29,7 +29,7 @@ import numpy as np
 from .._parallel import run_chunk_ranges
 from .ieee import maxnum, minnum
 from .jit import kernel
-from .tiles import CACHE_LINE, prefetch
+from .tiles import CACHE_LINE, prefetch_lines
 
 # Statistic rows of the per-chunk table.
 MIN, MAX, SUM, SUMSQ, M2, ORIGIN, OFFSET = 0, 1, 2, 3, 4, 5, 6
@@ -68,17 +68,6 @@ def _mean_of_eight_rows(X, lo, ref):
 
 
 @kernel(inline="always")
-def _prefetch_lines(X, at, end, lines):
-    """Prefetch ``lines`` cache lines of ``X``'s data from byte ``at`` (not beyond
-    ``end``); return the byte after them."""
-    for _ in range(lines):
-        if at < end:
-            prefetch(X, at)
-            at += CACHE_LINE
-    return at
-
-
-@kernel(inline="always")
 def _shifted_sweep(X, lo, hi, mn, mx, d1, d2, ref):
     """One sweep over a C-ordered chunk: extremes, and the sums of ``d = x - ref``
     and ``d**2`` with ``ref`` the mean of the chunk's first eight rows (its first
@@ -95,8 +84,8 @@ def _shifted_sweep(X, lo, hi, mn, mx, d1, d2, ref):
         for j in range(p):
             ref[j] = np.float64(X[lo, j])
     # Rows AHEAD_BYTES further on are asked for while these are summed (as many
-    # cache lines per pass as the pass reads): the hardware prefetcher alone left
-    # two threads at 0.8 of the bandwidth they reach with it.
+    # cache lines per pass as the pass reads): with the hardware prefetcher alone,
+    # two threads over 800 MB took about 1.08 times as long (0.052 s against 0.048).
     row_bytes = X.strides[0]
     ahead = lo * row_bytes + AHEAD_BYTES
     end = X.shape[0] * row_bytes
@@ -106,7 +95,7 @@ def _shifted_sweep(X, lo, hi, mn, mx, d1, d2, ref):
         lines = (2 * row_bytes + CACHE_LINE - 1) // CACHE_LINE
         i = lo
         while i + 2 <= hi:
-            ahead = _prefetch_lines(X, ahead, end, lines)
+            ahead = prefetch_lines(X, ahead, end, lines)
             r0, r1 = X[i], X[i + 1]
             for j in range(p):
                 a, b = np.float64(r0[j]), np.float64(r1[j])
@@ -129,7 +118,7 @@ def _shifted_sweep(X, lo, hi, mn, mx, d1, d2, ref):
     lines = (4 * row_bytes + CACHE_LINE - 1) // CACHE_LINE
     i = lo
     while i + 4 <= hi:
-        ahead = _prefetch_lines(X, ahead, end, lines)
+        ahead = prefetch_lines(X, ahead, end, lines)
         r0, r1, r2, r3 = X[i], X[i + 1], X[i + 2], X[i + 3]
         for j in range(p):
             a, b, c, e = (np.float64(r0[j]), np.float64(r1[j]),

@@ -5,12 +5,15 @@ values (LLVM does not make vectors of scalar accumulators, and Numba's loops kee
 arrays in memory).  Each step of the loop broadcasts one scalar per tile row,
 loads ``nvec`` vectors and does ``rows × nvec`` fused multiply-adds (``llvm.fma``
 on vectors: one rounding, no fast-math flags, so each accumulator is a plain sum
-in loop order).  gram.py and products.py build their tiles from it; gram.py also
-uses :func:`prefetch` to bring the next rows into cache while its tiles compute.
+in loop order).  gram.py and products.py build their tiles from it.  Here too is
+:func:`prefetch_lines`, with which gram.py's tiles and the moments sweep ask for
+rows ahead of the ones they compute on.
 """
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
+
+from .jit import kernel
 
 I64 = ir.IntType(64)
 I32 = ir.IntType(32)
@@ -94,3 +97,14 @@ def prefetch(typingctx, array, offset):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+@kernel(inline="always")
+def prefetch_lines(array, at, end, lines):
+    """:func:`prefetch` ``lines`` cache lines of ``array``'s data from byte ``at``,
+    none at or beyond byte ``end``; return the byte after the last one asked for."""
+    for _ in range(lines):
+        if at < end:
+            prefetch(array, at)
+            at += CACHE_LINE
+    return at
